@@ -27,7 +27,11 @@ ACCOUNT_KEY = (
 DEFAULT_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 
-_LISTENING = re.compile(r"Azurite (\w+) service (?:successfully )?listens on http://[^:]+:(\d+)")
+# azurite-blob says "listens on", the combined azurite "is successfully listening at".
+_LISTENING = re.compile(
+    r"Azurite (\w+) service (?:successfully listens on|is successfully listening at) "
+    r"http://[^:]+:(\d+)"
+)
 
 
 class AzuriteError(RuntimeError):
