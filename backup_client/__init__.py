@@ -1,0 +1,1 @@
+"""Command-line client that starts and follows backups through the HTTP API."""

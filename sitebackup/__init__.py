@@ -1,0 +1,1 @@
+"""Backup logic shared by the function app's functions."""
