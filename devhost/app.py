@@ -1,0 +1,672 @@
+"""Load a Python v1 function app and invoke its functions the way the Python worker does.
+
+Values cross the boundary through the ``azure-functions`` library's own converters
+(``OrchestrationTriggerConverter``, ``ActivityTriggerConverter``, ``HttpRequestConverter``,
+``HttpResponseConverter``, ``DurableClientConverter``), so functions see exactly the objects
+they see under the real worker. Modules are imported with the app folder on ``sys.path`` and
+the function folder's name as the module name, so absolute imports of shared packages at the
+app root work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from azure.functions import _abc as functions_abc
+from azure.functions.durable_functions import (
+    ActivityTriggerConverter,
+    DurableClientConverter,
+    OrchestrationTriggerConverter,
+)
+from azure.functions.http import HttpRequestConverter, HttpResponseConverter
+from azure.functions.meta import Datum
+
+from devhost import logs
+from devhost.bindings import (
+    RETURN,
+    FunctionJsonError,
+    FunctionKind,
+    FunctionSpec,
+    read_function_json,
+)
+from devhost.config import HostConfig
+from devhost.contracts import ActivityOutcome, HostError, OrchestratorOutcome
+from devhost.routes import RouteError, RouteTemplate, parse_route
+
+log = logging.getLogger("devhost.app")
+
+# The SDK appends the orchestrator state to the exception message after this marker (§2.6).
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+CONTEXT_PARAMETER = "context"
+NOT_SUPPORTED = "not supported by this host"
+
+
+class AppLoadError(HostError):
+    """The app folder cannot be loaded at all."""
+
+
+# ---------------------------------------------------------------------------------------
+# Objects the worker passes to functions besides binding values
+# ---------------------------------------------------------------------------------------
+
+
+class _TraceContext(functions_abc.TraceContext):
+    def __init__(self, trace_parent: str = "", trace_state: str = "") -> None:
+        self._parent, self._state = trace_parent, trace_state
+
+    @property
+    def trace_state(self) -> str:
+        return self._state
+
+    @property
+    def trace_parent(self) -> str:
+        return self._parent
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class _RetryContext(functions_abc.RetryContext):
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
+class InvocationContext(func.Context):
+    """The ``context: func.Context`` parameter a function may declare."""
+
+    _local = threading.local()
+
+    def __init__(self, invocation_id: str, spec: FunctionSpec, trace_parent: str = "") -> None:
+        self._invocation_id = invocation_id
+        self._spec = spec
+        self._trace = _TraceContext(trace_parent)
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._local
+
+    @property
+    def function_name(self) -> str:
+        return self._spec.name
+
+    @property
+    def function_directory(self) -> str:
+        return str(self._spec.directory)
+
+    @property
+    def trace_context(self) -> functions_abc.TraceContext:
+        return self._trace
+
+    @property
+    def retry_context(self) -> functions_abc.RetryContext:
+        return _RetryContext()
+
+
+class OutValue(func.Out):
+    """A named output binding (``func.Out[func.HttpResponse]``)."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
+# ---------------------------------------------------------------------------------------
+# Loaded functions
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedFunction:
+    spec: FunctionSpec
+    main: Callable[..., Any] | None = None
+    error: str | None = None  # set when the function is in error (import failed...)
+    is_async: bool = False
+    parameters: frozenset[str] | None = None  # None: signature unknown, pass everything
+    route: RouteTemplate | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> FunctionKind:
+        return self.spec.kind
+
+    def wants(self, parameter: str) -> bool:
+        return self.parameters is None or parameter in self.parameters
+
+
+@dataclass(frozen=True)
+class HttpInvocation:
+    """An HTTP request as the worker hands it to an httpTrigger function."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    params: Mapping[str, str]
+    route_params: Mapping[str, str]
+    body: bytes
+    trace_parent: str = ""
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+
+
+@dataclass
+class FunctionApp:
+    """The loaded app: implements ``FunctionAppProtocol`` and invokes HTTP functions."""
+
+    root: Path
+    config: HostConfig
+    functions: dict[str, LoadedFunction] = field(default_factory=dict)
+    # Functions not loaded: bad function.json, disabled, or a trigger this host lacks.
+    broken: dict[str, str] = field(default_factory=dict)
+    disabled: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    http_threads: int = 0
+    _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
+    _activity_pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _http_pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _closing: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower = {name.lower(): name for name in self.functions}
+
+    # ---- FunctionAppProtocol ---------------------------------------------------------
+
+    def _names(self, kind: FunctionKind) -> frozenset[str]:
+        return frozenset(n for n, f in self.functions.items() if f.kind is kind)
+
+    @property
+    def orchestrator_names(self) -> frozenset[str]:
+        return self._names(FunctionKind.ORCHESTRATOR)
+
+    @property
+    def activity_names(self) -> frozenset[str]:
+        return self._names(FunctionKind.ACTIVITY)
+
+    @property
+    def entity_names(self) -> frozenset[str]:
+        return self._names(FunctionKind.ENTITY)
+
+    @property
+    def http_functions(self) -> list[LoadedFunction]:
+        return [f for f in self.functions.values() if f.kind is FunctionKind.HTTP]
+
+    def resolve_name(self, name: str) -> str | None:
+        return self._by_lower.get(name.lower())
+
+    def _get(self, name: str, kind: FunctionKind) -> LoadedFunction | None:
+        resolved = self.resolve_name(name)
+        function = self.functions.get(resolved) if resolved else None
+        return function if function is not None and function.kind is kind else None
+
+    def invoke_orchestrator(self, name: str, context_json: str) -> OrchestratorOutcome:
+        function = self._get(name, FunctionKind.ORCHESTRATOR)
+        if function is None:
+            return OrchestratorOutcome(
+                None,
+                error=f"The function '{name}' doesn't exist, is disabled, or is not an "
+                "orchestrator function.",
+            )
+        if function.error or function.main is None:
+            return OrchestratorOutcome(None, error=function.error)
+        invocation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
+        outcome = self._run_orchestrator(function, context_json, invocation_id)
+        failed = outcome.state is None or bool(outcome.state.get("error"))
+        logs.executed(log, logging.DEBUG, function.name, not failed, invocation_id, started)
+        return outcome
+
+    def _run_orchestrator(
+        self, function: LoadedFunction, context_json: str, invocation_id: str
+    ) -> OrchestratorOutcome:
+        assert function.main is not None
+        try:
+            context = OrchestrationTriggerConverter.decode(
+                Datum(context_json, "string"), trigger_metadata=None
+            )
+            kwargs = self._kwargs(function, {function.spec.trigger.name: context}, invocation_id)
+            result = function.main(**kwargs)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(
+                    "an orchestrator's main must be synchronous "
+                    "(main = df.Orchestrator.create(generator_function))"
+                )
+            datum = OrchestrationTriggerConverter.encode(result, expected_type=None)
+            return OrchestratorOutcome(_state_from(datum.value))
+        except Exception as error:  # noqa: BLE001 - every failure becomes the outcome
+            message = str(error)
+            _, marker, tail = message.partition(OUT_OF_PROC_MARKER)
+            if marker:
+                try:
+                    return OrchestratorOutcome(_state_from(tail.strip()))
+                except ValueError:
+                    pass  # a tail we cannot read: report the exception itself
+            return OrchestratorOutcome(None, error=f"{type(error).__name__}: {message}")
+
+    async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
+        function = self._get(name, FunctionKind.ACTIVITY)
+        if function is None:
+            return _activity_failure(
+                name,
+                f"The function '{name}' doesn't exist, is disabled, or is not an "
+                "activity function.",
+                "",
+            )
+        if function.error or function.main is None:
+            return _activity_failure(function.name, function.error or "not loaded", "")
+        invocation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
+        try:
+            value = ActivityTriggerConverter.decode(
+                Datum("null" if input_json is None else input_json, "json"),
+                trigger_metadata=None,
+            )
+            kwargs = self._kwargs(function, {function.spec.trigger.name: value}, invocation_id)
+            result = await self._call(function, kwargs, self._activities())
+            datum = ActivityTriggerConverter.encode(result, expected_type=None)
+            outcome = ActivityOutcome(result=compact_json(datum.value))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure becomes TaskFailed
+            if self._closing:
+                # Host stopping: the activity must run again, not be recorded as failed.
+                return ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
+            outcome = _activity_failure(
+                function.name, f"{type(error).__name__}: {error}", _stack_text(error)
+            )
+            log.warning("%s", outcome.reason)
+        logs.executed(log, logging.DEBUG, function.name, not outcome.failed, invocation_id, started)
+        return outcome
+
+    # ---- HTTP functions --------------------------------------------------------------
+
+    async def invoke_http(
+        self, name: str, request: HttpInvocation, client_json: str | None
+    ) -> HttpResult:
+        """Run an httpTrigger function; an exception answers 500 with an empty body."""
+        function = self._get(name, FunctionKind.HTTP)
+        if function is None:
+            return HttpResult(404)
+        invocation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        logs.executing(log, logging.INFO, function.name, logs.REASON_HTTP, invocation_id)
+        try:
+            if function.error or function.main is None:
+                raise AppLoadError(function.error or "not loaded")
+            result = await self._run_http(function, request, client_json, invocation_id)
+        except Exception as error:  # noqa: BLE001 - the real host answers 500
+            logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
+            log.error(
+                "Exception while executing function: Functions.%s. Result: Failure\n"
+                "Exception: %s: %s\nStack: %s",
+                function.name,
+                type(error).__name__,
+                error,
+                _stack_text(error),
+            )
+            return HttpResult(500)
+        logs.executed(log, logging.INFO, function.name, True, invocation_id, started)
+        return result
+
+    async def _run_http(
+        self,
+        function: LoadedFunction,
+        request: HttpInvocation,
+        client_json: str | None,
+        invocation_id: str,
+    ) -> HttpResult:
+        spec = function.spec
+        values: dict[str, Any] = {spec.trigger.name: _http_request(request)}
+        for binding in spec.client_bindings:
+            values[binding.name] = DurableClientConverter.decode(
+                Datum(client_json, "string"), trigger_metadata=None
+            )
+        outs = {b.name: OutValue() for b in spec.http_outputs if b.name != RETURN}
+        values.update(outs)
+        kwargs = self._kwargs(function, values, invocation_id, request.trace_parent)
+        returned = await self._call(function, kwargs, self._http())
+        has_return = any(b.name == RETURN for b in spec.bindings)
+        if returned is not None and not has_return:
+            raise TypeError(
+                f"function {spec.name!r} without a $return binding returned a non-None value"
+            )
+        response = returned
+        if response is None:
+            response = next((o.get() for o in outs.values() if o.get() is not None), None)
+        if response is None:
+            return HttpResult(204)
+        return _http_result(HttpResponseConverter.encode(response, expected_type=None))
+
+    # ---- plumbing --------------------------------------------------------------------
+
+    def _kwargs(
+        self,
+        function: LoadedFunction,
+        values: Mapping[str, Any],
+        invocation_id: str,
+        trace_parent: str = "",
+    ) -> dict[str, Any]:
+        kwargs = {k: v for k, v in values.items() if function.wants(k)}
+        binding_names = {b.name for b in function.spec.bindings}
+        if (
+            function.parameters is not None
+            and CONTEXT_PARAMETER in function.parameters
+            and CONTEXT_PARAMETER not in binding_names
+        ):
+            kwargs[CONTEXT_PARAMETER] = InvocationContext(
+                invocation_id, function.spec, trace_parent
+            )
+        return kwargs
+
+    async def _call(
+        self, function: LoadedFunction, kwargs: dict[str, Any], pool: ThreadPoolExecutor
+    ) -> Any:
+        assert function.main is not None
+        if function.is_async:
+            return await function.main(**kwargs)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(pool, functools.partial(function.main, **kwargs))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _activities(self) -> ThreadPoolExecutor:
+        if self._activity_pool is None:
+            self._activity_pool = ThreadPoolExecutor(
+                self.config.max_concurrent_activities, thread_name_prefix="activity"
+            )
+        return self._activity_pool
+
+    def _http(self) -> ThreadPoolExecutor:
+        if self._http_pool is None:
+            workers = self.http_threads or min(32, (os.cpu_count() or 1) + 4)
+            self._http_pool = ThreadPoolExecutor(workers, thread_name_prefix="http")
+        return self._http_pool
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the thread pools (activities already running finish when ``wait``)."""
+        self._closing = True
+        for pool in (self._activity_pool, self._http_pool):
+            if pool is not None:
+                pool.shutdown(wait=wait, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Conversions
+# ---------------------------------------------------------------------------------------
+
+
+def compact_json(text: str | None) -> str | None:
+    """TaskCompleted.Result: the value's compact JSON, None for a null (§3.2)."""
+    if text is None:
+        return None
+    value = json.loads(text)
+    if value is None:
+        return None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _state_from(value: Any) -> dict[str, Any]:
+    state = json.loads(value) if isinstance(value, str | bytes) else value
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"the orchestrator returned {type(state).__name__}, not the durable SDK's state "
+            "JSON (is main = df.Orchestrator.create(...)?)"
+        )
+    return state
+
+
+def _activity_failure(name: str, message: str, details: str) -> ActivityOutcome:
+    # The real host keeps the leading space of " <Type>: <msg>": hence two spaces (§3.3).
+    return ActivityOutcome(
+        failed=True, reason=f"Activity function '{name}' failed:  {message}", details=details
+    )
+
+
+def _stack_text(error: BaseException) -> str:
+    """The traceback without the host's own frames."""
+    tb = error.__traceback__
+    here = os.path.abspath(__file__)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
+
+
+def _http_request(request: HttpInvocation) -> func.HttpRequest:
+    def strings(mapping: Mapping[str, str]) -> dict[str, Datum]:
+        return {k: Datum(v, "string") for k, v in mapping.items()}
+
+    datum = Datum(
+        {
+            "method": Datum(request.method, "string"),
+            "url": Datum(request.url, "string"),
+            "headers": strings(request.headers),
+            "query": strings(request.params),
+            "params": strings(request.route_params),
+            "body": Datum(request.body, "bytes"),
+        },
+        "http",
+    )
+    return HttpRequestConverter.decode(datum, trigger_metadata=None)
+
+
+def _http_result(datum: Datum) -> HttpResult:
+    if datum.type == "string":
+        body = str(datum.value).encode("utf-8")
+        return HttpResult(200, [("Content-Type", "text/plain; charset=utf-8")], body)
+    value = datum.value
+    headers = [(name, str(h.value)) for name, h in value["headers"].items()]
+    for cookie in value.get("cookies") or ():
+        if isinstance(cookie, SimpleCookie):
+            headers.extend(("Set-Cookie", m.OutputString()) for m in cookie.values())
+    body = value["body"].value or b""
+    return HttpResult(int(value["status_code"].value), headers, bytes(body))
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------
+
+
+def _function_folders(root: Path) -> list[Path]:
+    return sorted(
+        (p for p in root.iterdir() if p.is_dir() and (p / "function.json").is_file()),
+        key=lambda p: p.name.lower(),
+    )
+
+
+def _is_disabled(spec: FunctionSpec, environ: Mapping[str, str]) -> bool:
+    setting = environ.get(f"AzureWebJobs.{spec.name}.Disabled", "")
+    return spec.disabled or setting.strip().lower() in ("1", "true")
+
+
+def load_app(
+    root: Path, config: HostConfig, environ: Mapping[str, str] | None = None
+) -> FunctionApp:
+    """Read every ``*/function.json`` and import the functions.
+
+    A broken function is reported (``broken`` or ``LoadedFunction.error``) and the others
+    still load, as the real host keeps serving the functions that are fine.
+    """
+    env = os.environ if environ is None else environ
+    root = root.resolve()
+    if not root.is_dir():
+        raise AppLoadError(f"app folder {root} does not exist")
+    root_text = str(root)
+    if root_text not in sys.path:
+        sys.path.insert(0, root_text)
+    importlib.invalidate_caches()
+
+    app = FunctionApp(root=root, config=config)
+    wanted = {n.lower() for n in config.functions} if config.functions is not None else None
+    for folder in _function_folders(root):
+        if wanted is not None and folder.name.lower() not in wanted:
+            continue
+        try:
+            spec = read_function_json(folder)
+        except FunctionJsonError as error:
+            app.broken[folder.name] = str(error)
+            log.error("%s", error)
+            continue
+        if _is_disabled(spec, env):
+            app.disabled.append(spec.name)
+            log.info("Function '%s' is disabled", spec.name)
+            continue
+        if spec.kind is FunctionKind.UNSUPPORTED:
+            reason = f"the {spec.trigger.type} trigger is {NOT_SUPPORTED}"
+            app.skipped[spec.name] = reason
+            log.warning("Function '%s' skipped: %s", spec.name, reason)
+            continue
+        app.functions[spec.name] = _load_function(spec, root)
+    app.__post_init__()
+    return app
+
+
+def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
+    function = LoadedFunction(spec)
+    unsupported = spec.unsupported_bindings()
+    if unsupported:
+        b = unsupported[0]
+        function.error = f"the {b.type} binding '{b.name}' ({b.direction}) is {NOT_SUPPORTED}"
+    elif spec.kind is FunctionKind.HTTP:
+        try:
+            function.route = parse_route(spec.route)
+        except RouteError as error:
+            function.error = str(error)
+    if function.error is None:
+        try:
+            function.main = _import_entry_point(spec, root)
+            function.is_async = inspect.iscoroutinefunction(function.main)
+            function.parameters = _check_signature(spec, function.main)
+        except Exception as error:  # noqa: BLE001 - reported, the other functions still load
+            function.main = None
+            function.error = f"{type(error).__name__}: {error}"
+            log.debug("Function '%s' import traceback:\n%s", spec.name, _stack_text(error))
+    if function.error:
+        log.error("Function '%s' is in error: %s", spec.name, function.error)
+    return function
+
+
+def _module_name(spec: FunctionSpec, root: Path) -> str:
+    try:
+        relative = spec.script_file.relative_to(root)
+    except ValueError:
+        raise AppLoadError(f"scriptFile {spec.script_file} is outside the app folder") from None
+    parts = list(relative.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    if not parts:
+        raise AppLoadError("scriptFile must be inside a function folder")
+    return ".".join(parts)
+
+
+def _forget_foreign_module(name: str, root: Path) -> None:
+    """Drop an already imported module of that name from another app folder.
+
+    One process normally serves one app; tests load several apps that reuse folder names.
+    """
+    top = name.split(".")[0]
+    module = sys.modules.get(top)
+    origin = getattr(module, "__file__", None) or next(
+        iter(getattr(module, "__path__", []) or []), None
+    )
+    if module is None or origin is None:
+        return
+    if not Path(origin).resolve().is_relative_to(root):
+        for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+            del sys.modules[loaded]
+
+
+def _import_entry_point(spec: FunctionSpec, root: Path) -> Callable[..., Any]:
+    if not spec.script_file.is_file():
+        raise FileNotFoundError(f"scriptFile {spec.script_file.name} not found in {spec.name}/")
+    name = _module_name(spec, root)
+    _forget_foreign_module(name, root)
+    module = importlib.import_module(name)
+    main = getattr(module, spec.entry_point, None)
+    if main is None:
+        raise AttributeError(
+            f"entryPoint '{spec.entry_point}' is not defined in {spec.script_file.name}"
+        )
+    if not callable(main):
+        raise TypeError(f"entryPoint '{spec.entry_point}' is not callable")
+    return main
+
+
+def _check_signature(spec: FunctionSpec, main: Callable[..., Any]) -> frozenset[str] | None:
+    """The worker's rule: parameters and in/out bindings must match by name."""
+    try:
+        signature = inspect.signature(main)
+    except (TypeError, ValueError):
+        return None
+    parameters = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return None
+    names = {b.name for b in spec.bindings if b.name != RETURN}
+    declared_only = sorted(
+        p.name
+        for p in parameters.values()
+        if p.name not in names
+        and p.name != CONTEXT_PARAMETER
+        and p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL,)
+    )
+    if declared_only:
+        raise TypeError(
+            "the following parameters are declared in Python but not in function.json: "
+            + ", ".join(declared_only)
+        )
+    missing = sorted(n for n in names if n not in parameters)
+    if missing:
+        raise TypeError(
+            "the following parameters are declared in function.json but not in Python: "
+            + ", ".join(missing)
+        )
+    return frozenset(parameters)

@@ -1,0 +1,5 @@
+import os
+
+
+def main(name: str) -> str:
+    return f"{os.environ['GREETING']} {name}!"
