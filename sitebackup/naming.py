@@ -82,6 +82,8 @@ def blob_name_problem(name: str) -> str | None:
         return "the file name is not valid UTF-8"
     if _CONTROL_CHARS.search(name):
         return "the file name contains control characters, which blob listings cannot carry"
+    if "\\" in name:
+        return "the file name contains a backslash, which the Blob service turns into '/'"
     if len(name) > MAX_BLOB_NAME_LENGTH or len(encoded) > 3 * MAX_BLOB_NAME_LENGTH:
         return f"the blob name would be longer than {MAX_BLOB_NAME_LENGTH} characters"
     if name.count("/") + 1 > MAX_PATH_SEGMENTS:

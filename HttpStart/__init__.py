@@ -1,0 +1,102 @@
+"""HTTP starter: POST /orchestrators/E2_BackupSiteContent with the directory to back up.
+
+Checks the request completely before anything starts (400/404 with a JSON ``error``), runs
+at most one backup per destination (409 while one runs), answers 202 with the status URLs.
+"""
+
+import json
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from sitebackup import names
+from sitebackup import request as start_request
+from sitebackup import settings as cfg
+from sitebackup.errors import ConfigError, RequestError
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+
+
+def _json(status: int, body: dict) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, headers={"Content-Type": "application/json"}
+    )
+
+
+async def _active_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
+    """The runtime status of the instance when it is still running, else None."""
+    status = await client.get_status(instance_id)
+    runtime = getattr(status, "runtime_status", None)
+    value = getattr(runtime, "value", runtime)
+    return value if status and value in _ACTIVE else None
+
+
+def _conflict(
+    client: df.DurableOrchestrationClient, instance_id: str, runtime: str
+) -> func.HttpResponse:
+    body = {
+        "error": (
+            f"a backup of this directory to this destination is already {runtime.lower()} "
+            f"(instance {instance_id}); follow it with statusQueryGetUri, or terminate it "
+            "before starting again"
+        ),
+        "runtimeStatus": runtime,
+        **client.create_http_management_payload(instance_id),
+    }
+    return _json(409, body)
+
+
+async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
+    requested = req.route_params.get("functionName") or ""
+    startable = {name.lower(): name for name in names.STARTABLE_ORCHESTRATORS}
+    name = startable.get(requested.lower())
+    if name is None:
+        return _json(
+            404,
+            {
+                "error": f"there is no orchestrator {requested!r} to start here; "
+                f"POST to /orchestrators/{names.BACKUP_ORCHESTRATOR}"
+            },
+        )
+    try:
+        settings = cfg.load()
+    except ConfigError as exc:
+        log.error("configuration problem: %s", exc)
+        return _json(500, {"error": f"the app is misconfigured: {exc}"})
+    try:
+        start = start_request.parse(req.get_body(), settings)
+    except RequestError as exc:
+        return _json(400, {"error": str(exc)})
+
+    client = df.DurableOrchestrationClient(starter)
+    instance_id = start.instance_id
+    try:
+        runtime = await _active_status(client, instance_id)
+    except Exception:
+        log.exception("could not read the status of %s", instance_id)
+        return _json(503, {"error": "the Durable Functions host did not answer; try again"})
+    if runtime:
+        return _conflict(client, instance_id, runtime)
+    try:
+        await client.start_new(name, instance_id, start.job.to_input())
+    except Exception:
+        # Another request may have started the same backup between our check and our start.
+        try:
+            runtime = await _active_status(client, instance_id)
+        except Exception:
+            runtime = None
+        if runtime:
+            return _conflict(client, instance_id, runtime)
+        log.exception("could not start %s", instance_id)
+        return _json(502, {"error": "the Durable Functions host refused to start the backup"})
+    log.info(
+        "started %s: %s -> %s/%s",
+        instance_id,
+        start.job.root,
+        start.job.container,
+        start.job.prefix,
+    )
+    return client.create_check_status_response(req, instance_id)

@@ -1,0 +1,122 @@
+"""The backup job: what the starter puts into the orchestration input.
+
+Everything the orchestrators need travels in the input (not in app settings), so a replay
+sees exactly what the first execution saw. Activities receive the small ``descriptor()``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sitebackup import settings as cfg
+from sitebackup.errors import JobError, NamingError
+from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
+
+
+@dataclass(frozen=True)
+class Job:
+    root: str
+    container: str = cfg.DEFAULT_CONTAINER
+    prefix: str = ""
+    compare: str = cfg.DEFAULT_COMPARE
+    partition_size: int = cfg.DEFAULT_PARTITION_SIZE
+    partition_concurrency: int = cfg.DEFAULT_PARTITION_CONCURRENCY
+    retry_first_interval_ms: int = cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS
+    retry_max_attempts: int = cfg.DEFAULT_RETRY_MAX_ATTEMPTS
+
+    def to_input(self) -> dict[str, Any]:
+        """The orchestration input (JSON-ready)."""
+        return {
+            **self.descriptor(),
+            "partitionSize": self.partition_size,
+            "partitionConcurrency": self.partition_concurrency,
+            "retry": {
+                "firstIntervalMs": self.retry_first_interval_ms,
+                "maxAttempts": self.retry_max_attempts,
+            },
+        }
+
+    def descriptor(self) -> dict[str, str]:
+        """What every activity needs to know about the job: where from, where to."""
+        return {
+            "root": self.root,
+            "container": self.container,
+            "prefix": self.prefix,
+            "compare": self.compare,
+        }
+
+    @classmethod
+    def from_input(cls, value: Any) -> Job:
+        """Check an orchestration or activity input; JobError says which field is wrong.
+
+        A bare string is taken as the root, as in the documented sample. Missing fields get
+        the defaults (the prefix defaults to the root folder's name).
+        """
+        if isinstance(value, str):
+            value = {"root": value}
+        if not isinstance(value, dict):
+            raise JobError(
+                f"the input must be a JSON object or a string, got {type(value).__name__}"
+            )
+        root = value.get("root", value.get("path"))
+        if not isinstance(root, str) or not root:
+            raise JobError("'root' must be a non-empty string (the directory to back up)")
+        if "\x00" in root or not os.path.isabs(root):
+            raise JobError(f"'root' must be an absolute path, got {root!r}")
+        container = _str(value, "container", cfg.DEFAULT_CONTAINER)
+        problem = container_name_problem(container)
+        if problem:
+            raise JobError(f"'container' {container!r} is not valid: {problem}")
+        prefix_raw = value.get("prefix")
+        try:
+            prefix = normalize_prefix(
+                default_prefix(root) if prefix_raw is None else _str(value, "prefix", "")
+            )
+        except NamingError as exc:
+            raise JobError(f"'prefix' is not valid: {exc}") from None
+        compare = _str(value, "compare", cfg.DEFAULT_COMPARE)
+        if compare not in cfg.COMPARE_MODES:
+            raise JobError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
+        retry = value.get("retry") or {}
+        if not isinstance(retry, dict):
+            raise JobError("'retry' must be an object with firstIntervalMs and maxAttempts")
+        return cls(
+            root=root,
+            container=container,
+            prefix=prefix,
+            compare=compare,
+            partition_size=_positive(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
+            partition_concurrency=_positive(
+                value, "partitionConcurrency", cfg.DEFAULT_PARTITION_CONCURRENCY
+            ),
+            retry_first_interval_ms=_positive(
+                retry, "firstIntervalMs", cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS, "retry."
+            ),
+            retry_max_attempts=_positive(
+                retry, "maxAttempts", cfg.DEFAULT_RETRY_MAX_ATTEMPTS, "retry."
+            ),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _str(value: dict, key: str, default: str) -> str:
+    item = value.get(key)
+    if item is None:
+        return default
+    if not isinstance(item, str):
+        raise JobError(f"'{key}' must be a string, got {type(item).__name__}")
+    return item
+
+
+def _positive(value: dict, key: str, default: int, where: str = "") -> int:
+    item = value.get(key)
+    if item is None:
+        return default
+    # bool is an int subclass; true/false here is a mistake, not a count.
+    if isinstance(item, bool) or not isinstance(item, int) or item < 1:
+        raise JobError(f"'{where}{key}' must be a positive integer, got {item!r}")
+    return item

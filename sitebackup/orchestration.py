@@ -1,0 +1,179 @@
+"""The orchestrator generators: the backup, and one partition of it.
+
+Deterministic by construction: they only read their input and task results (no clock, no
+I/O, no settings), so every replay takes the same path.
+
+Why partitions as sub-orchestrations, run in waves: each partition's history holds at most
+``partitionSize`` activities and the parent's history holds one small summary per
+partition, so no history grows with the tree; the parent reports progress each time a
+partition finishes; and waves bound how much work is queued at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskBase, TaskState
+
+from sitebackup import names, plan
+from sitebackup.errors import BackupError, JobError
+from sitebackup.job import Job
+from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
+
+log = logging.getLogger(__name__)
+
+
+def _input(context: df.DurableOrchestrationContext, who: str) -> Any:
+    try:
+        return context.get_input()
+    except (ValueError, TypeError) as exc:
+        raise JobError(f"{who} input is not JSON: {exc}") from None
+
+
+def _job(value: Any, who: str) -> Job:
+    try:
+        return Job.from_input(value)
+    except JobError as exc:
+        raise JobError(f"{who} input is not valid: {exc}") from None
+
+
+def _retry(job: Job) -> df.RetryOptions:
+    return df.RetryOptions(job.retry_first_interval_ms, job.retry_max_attempts)
+
+
+def _files(value: Any, who: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise JobError(f"{who}: 'files' must be a list")
+    for index, entry in enumerate(value):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("path"), str)
+            or not isinstance(entry.get("size"), int)
+        ):
+            raise JobError(
+                f"{who}: files[{index}] must be an object with 'path' (string) and 'size' "
+                f"(integer), got {json.dumps(entry)[:200]}"
+            )
+    return value
+
+
+def settle_all(
+    context: df.DurableOrchestrationContext, tasks: Sequence[TaskBase]
+) -> Generator[Any, Any, None]:
+    """Wait until every task has succeeded or failed (``task_all`` stops at the first failure).
+
+    Re-yielding the unfinished tasks schedules nothing new, because they are scheduled
+    already; it only waits for them. Afterwards each task's ``state`` and ``result`` say how
+    it ended.
+    """
+    pending = list(tasks)
+    while pending:
+        # A failure ends this wait early; the failed task keeps its exception as its result.
+        with contextlib.suppress(Exception):
+            yield context.task_all(pending)
+        pending = [task for task in pending if not task.is_completed]
+
+
+def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """E2_BackupPartition: copy a slice of the file list, return its summary."""
+    who = names.PARTITION_ORCHESTRATOR
+    value = _input(context, who)
+    if not isinstance(value, dict):
+        raise JobError(f"{who} input must be an object with 'job' and 'files'")
+    job = _job({**(value.get("job") or {}), "retry": value.get("retry")}, who)
+    files = _files(value.get("files"), who)
+    descriptor = job.descriptor()
+    retry = _retry(job)
+    tasks = [
+        context.call_activity_with_retry(
+            names.COPY_ACTIVITY, retry, {"job": descriptor, "file": entry}
+        )
+        for entry in files
+    ]
+    yield from settle_all(context, tasks)
+    totals = Totals()
+    for entry, task in zip(files, tasks, strict=True):
+        if task.state is TaskState.SUCCEEDED:
+            totals.add_result(entry["path"], entry["size"], task.result)
+        else:
+            totals.add_failure(entry["path"], entry["size"], task_error(task.result))
+    return totals.to_dict()
+
+
+def _listed(listing: Any) -> dict[str, Any]:
+    if not isinstance(listing, dict):
+        raise BackupError(f"{names.LIST_ACTIVITY} returned {type(listing).__name__}, not a listing")
+    if listing.get("error"):
+        raise BackupError(f"cannot list the files to back up: {listing['error']}")
+    _files(listing.get("files"), names.LIST_ACTIVITY)
+    return listing
+
+
+def _partition_totals(task: TaskBase, files: list[dict[str, Any]]) -> Totals:
+    if task.state is TaskState.SUCCEEDED:
+        try:
+            return Totals.from_dict(task.result)
+        except ValueError as exc:
+            error = f"the partition returned a bad summary: {exc}"
+    else:
+        error = task_error(task.result)
+    # The partition as a whole failed: none of its files can be counted as backed up.
+    totals = Totals()
+    for entry in files:
+        totals.add_failure(entry["path"], entry["size"], error)
+    return totals
+
+
+def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
+    """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup."""
+    who = names.BACKUP_ORCHESTRATOR
+    job = _job(_input(context, who), who)
+    retry = _retry(job)
+    scope = Scope(container=job.container, prefix=job.prefix)
+    context.set_custom_status(custom_status(LISTING, scope))
+
+    listing = _listed(
+        (yield context.call_activity_with_retry(names.LIST_ACTIVITY, retry, job.descriptor()))
+    )
+    files = listing["files"]
+    parts = plan.partitions(files, job.partition_size)
+    scope = Scope(
+        container=job.container,
+        prefix=job.prefix,
+        files_total=len(files),
+        bytes_total=sum(entry["size"] for entry in files),
+        skipped_entries=int(listing.get("skippedCount") or 0),
+        skipped=tuple(listing.get("skipped") or ()),
+        partitions_total=len(parts),
+    )
+    totals = Totals()
+    done = 0
+    context.set_custom_status(custom_status(COPYING, scope, totals, done))
+    if not context.is_replaying:
+        log.info("%s: %d files in %d partitions", context.instance_id, len(files), len(parts))
+
+    child_input = {"job": job.descriptor(), "retry": job.to_input()["retry"]}
+    for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
+        running = {
+            context.call_sub_orchestrator(
+                names.PARTITION_ORCHESTRATOR, {**child_input, "index": index, "files": parts[index]}
+            ): index
+            for index in wave
+        }
+        pending = list(running)
+        while pending:
+            # task_any returns as each partition ends, so progress moves per partition.
+            yield context.task_any(pending)
+            for task in [task for task in pending if task.is_completed]:
+                totals.merge(_partition_totals(task, parts[running[task]]))
+                done += 1
+            pending = [task for task in pending if not task.is_completed]
+            context.set_custom_status(custom_status(COPYING, scope, totals, done))
+
+    context.set_custom_status(custom_status(DONE, scope, totals, done))
+    return totals.bytes_backed_up

@@ -1,0 +1,151 @@
+"""The HTTP starter's request: parse, check and turn into a ``Job`` (pure apart from stat calls).
+
+Every problem raises ``RequestError`` with a message that says what is wrong and how to fix
+it; the starter answers 400 with it and starts nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sitebackup import settings as cfg
+from sitebackup.errors import NamingError, RequestError
+from sitebackup.job import Job
+from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
+from sitebackup.paths import root_problem
+
+OPTIONS = ("path", "container", "prefix", "compare")
+_USAGE = (
+    'send a JSON string with the directory, or {"path": "/abs/dir", "container": ..., '
+    '"prefix": ...}'
+)
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    job: Job
+    instance_id: str
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The request body as an options dict (a bare JSON string becomes ``{"path": ...}``)."""
+    if not body or not body.strip():
+        raise RequestError(f"the request body is empty: {_USAGE}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError("the request body is not UTF-8 text: send JSON") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}): {_USAGE}"
+        ) from None
+    if isinstance(value, str):
+        return {"path": value}
+    if not isinstance(value, dict):
+        raise RequestError(
+            f"the request body must be a JSON string or object, got {_json_type(value)}: {_USAGE}"
+        )
+    unknown = sorted(set(value) - set(OPTIONS))
+    if unknown:
+        raise RequestError(
+            f"unknown option(s) {', '.join(map(repr, unknown))}; known options: "
+            f"{', '.join(OPTIONS)}"
+        )
+    if "path" not in value:
+        raise RequestError(f"'path' is missing: {_USAGE}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _option(options: dict[str, Any], key: str) -> str | None:
+    value = options.get(key)
+    if value is not None and not isinstance(value, str):
+        raise RequestError(f"'{key}' must be a string, got {_json_type(value)}")
+    return value
+
+
+def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
+    """The real path of the directory to back up, after every safety check."""
+    if not allowed_roots:
+        raise RequestError(
+            f"no allowed roots are configured: set the app setting {cfg.ALLOWED_ROOTS} to the "
+            "directories that may be backed up (absolute paths separated by "
+            f"'{os.pathsep}' or ',')"
+        )
+    if not isinstance(path, str):
+        raise RequestError(f"'path' must be a string, got {_json_type(path)}")
+    if not path:
+        raise RequestError("'path' is empty: give the absolute path of the directory")
+    if "\x00" in path:
+        raise RequestError("'path' contains a NUL character")
+    if not os.path.isabs(path):
+        raise RequestError(f"'path' must be absolute, got {path!r}")
+    resolved = os.path.realpath(path)
+    problem = root_problem(resolved, allowed_roots)
+    if problem:
+        hint = {
+            "the path is outside the allowed roots": (
+                f"back up a directory inside one of: {', '.join(allowed_roots)} "
+                f"(app setting {cfg.ALLOWED_ROOTS})"
+            ),
+            "the path does not exist": "check the spelling; paths are on the server",
+            "the path is not a directory": "give the directory that contains the files",
+        }.get(problem, "")
+        raise RequestError(f"cannot back up {path!r}: {problem}; {hint}".rstrip("; "))
+    return resolved
+
+
+def instance_id(root: str, container: str, prefix: str) -> str:
+    """One id per destination, so two backups of the same thing never run at once."""
+    digest = hashlib.sha256("\x00".join((root, container, prefix)).encode("utf-8", "surrogatepass"))
+    return "backup-" + digest.hexdigest()[:32]
+
+
+def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
+    """Check the options against the settings and build the job and its instance id."""
+    root = resolve_root(options.get("path"), settings.allowed_roots)
+    container = _option(options, "container") or settings.container
+    problem = container_name_problem(container)
+    if problem:
+        raise RequestError(f"'container' {container!r} is not valid: {problem}")
+    prefix_option = _option(options, "prefix")
+    try:
+        # The default prefix is the folder name as the caller wrote it, which is the name
+        # they know even when the path goes through a symlink.
+        prefix = normalize_prefix(
+            default_prefix(options["path"]) if prefix_option is None else prefix_option
+        )
+    except NamingError as exc:
+        raise RequestError(f"'prefix' is not valid: {exc}") from None
+    compare = _option(options, "compare") or settings.compare
+    if compare not in cfg.COMPARE_MODES:
+        raise RequestError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
+    job = Job(
+        root=root,
+        container=container,
+        prefix=prefix,
+        compare=compare,
+        partition_size=settings.partition_size,
+        partition_concurrency=settings.partition_concurrency,
+        retry_first_interval_ms=settings.retry_first_interval_ms,
+        retry_max_attempts=settings.retry_max_attempts,
+    )
+    return StartRequest(job=job, instance_id=instance_id(root, container, prefix))
+
+
+def parse(body: bytes, settings: cfg.Settings) -> StartRequest:
+    """``parse_body`` then ``build``; the allowed-roots check comes first for every body."""
+    if not settings.allowed_roots:
+        resolve_root(None, settings.allowed_roots)
+    return build(parse_body(body), settings)

@@ -1,0 +1,177 @@
+"""Counting what a backup did, and the custom status the client's progress bar reads (pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_FAILED_LISTED = 20
+MAX_SKIPPED_LISTED = 10
+MAX_TEXT = 300
+# The host caps custom status at 16 KB; staying under 8,000 UTF-8 bytes keeps it under that
+# limit however the host counts (UTF-16 doubles ASCII).
+MAX_STATUS_BYTES = 8000
+
+LISTING = "listing"
+COPYING = "copying"
+DONE = "done"
+
+
+def clip(text: Any, limit: int = MAX_TEXT) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def task_error(exc: Any) -> str:
+    """The useful part of a failed task's exception: its reason, without the .NET details."""
+    text = str(exc).split("\n", 1)[0].strip()
+    for marker in ("' failed: ", "' failed:"):
+        if text.startswith(("Activity function '", "Orchestrator function '")) and marker in text:
+            text = text.split(marker, 1)[1].strip()
+            break
+    return clip(text or type(exc).__name__)
+
+
+@dataclass
+class Totals:
+    files_done: int = 0
+    files_copied: int = 0
+    files_skipped: int = 0
+    files_failed: int = 0
+    bytes_done: int = 0  # listed sizes of the files handled so far (drives the progress bar)
+    bytes_copied: int = 0  # uploaded in this run
+    bytes_backed_up: int = 0  # copied + unchanged: what the backup holds after the run
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def add_failure(self, path: str, listed_size: int, error: str) -> None:
+        self.files_done += 1
+        self.files_failed += 1
+        self.bytes_done += listed_size
+        if len(self.failed) < MAX_FAILED_LISTED:
+            self.failed.append({"path": clip(path), "error": clip(error)})
+
+    def add_result(self, path: str, listed_size: int, result: Any) -> None:
+        """Count one copy activity result (anything unexpected counts as a failure)."""
+        status = result.get("status") if isinstance(result, dict) else None
+        size = result.get("bytes") if isinstance(result, dict) else None
+        if status == "failed" or not isinstance(size, int) or status not in ("copied", "skipped"):
+            error = result.get("error") if isinstance(result, dict) else None
+            self.add_failure(path, listed_size, error or f"unexpected result {clip(result, 80)}")
+            return
+        self.files_done += 1
+        self.bytes_done += listed_size
+        self.bytes_backed_up += size
+        if status == "copied":
+            self.files_copied += 1
+            self.bytes_copied += size
+        else:
+            self.files_skipped += 1
+
+    def merge(self, other: Totals) -> None:
+        self.files_done += other.files_done
+        self.files_copied += other.files_copied
+        self.files_skipped += other.files_skipped
+        self.files_failed += other.files_failed
+        self.bytes_done += other.bytes_done
+        self.bytes_copied += other.bytes_copied
+        self.bytes_backed_up += other.bytes_backed_up
+        room = MAX_FAILED_LISTED - len(self.failed)
+        if room > 0:
+            self.failed.extend(other.failed[:room])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "filesDone": self.files_done,
+            "filesCopied": self.files_copied,
+            "filesSkipped": self.files_skipped,
+            "filesFailed": self.files_failed,
+            "bytesDone": self.bytes_done,
+            "bytesCopied": self.bytes_copied,
+            "bytesBackedUp": self.bytes_backed_up,
+            "failed": list(self.failed),
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Totals:
+        """Read a partition's summary; raises ValueError when it is not one."""
+        if not isinstance(value, dict):
+            raise ValueError(f"a partition summary must be an object, got {clip(value, 80)}")
+        counts = {}
+        for key, attr in (
+            ("filesDone", "files_done"),
+            ("filesCopied", "files_copied"),
+            ("filesSkipped", "files_skipped"),
+            ("filesFailed", "files_failed"),
+            ("bytesDone", "bytes_done"),
+            ("bytesCopied", "bytes_copied"),
+            ("bytesBackedUp", "bytes_backed_up"),
+        ):
+            item = value.get(key, 0)
+            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
+                raise ValueError(f"partition summary field {key!r} is not a count: {item!r}")
+            counts[attr] = item
+        failed = [
+            {"path": clip(entry.get("path", "")), "error": clip(entry.get("error", ""))}
+            for entry in value.get("failed") or []
+            if isinstance(entry, dict)
+        ]
+        return cls(**counts, failed=failed[:MAX_FAILED_LISTED])
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the listing found: the fixed part of every progress report."""
+
+    container: str
+    prefix: str
+    files_total: int = 0
+    bytes_total: int = 0
+    skipped_entries: int = 0
+    skipped: tuple[dict[str, str], ...] = ()
+    partitions_total: int = 0
+
+
+def custom_status(
+    phase: str, scope: Scope, totals: Totals | None = None, partitions_done: int = 0
+) -> dict[str, Any]:
+    """The custom status object (keys fixed by the client's progress bar), size-capped."""
+    totals = totals or Totals()
+    counts = totals.to_dict()
+    status = {
+        "phase": phase,
+        "filesTotal": scope.files_total,
+        "filesDone": counts["filesDone"],
+        "filesCopied": counts["filesCopied"],
+        "filesSkipped": counts["filesSkipped"],
+        "filesFailed": counts["filesFailed"],
+        "bytesTotal": scope.bytes_total,
+        "bytesDone": counts["bytesDone"],
+        "bytesCopied": counts["bytesCopied"],
+        "bytesBackedUp": counts["bytesBackedUp"],
+        "partitionsTotal": scope.partitions_total,
+        "partitionsDone": partitions_done,
+        "skippedEntries": scope.skipped_entries,
+        "skipped": [
+            {"path": clip(entry.get("path", "")), "reason": clip(entry.get("reason", ""))}
+            for entry in scope.skipped[:MAX_SKIPPED_LISTED]
+        ],
+        "failed": counts["failed"],
+        "container": scope.container,
+        "prefix": scope.prefix,
+    }
+    return fit(status)
+
+
+def _size(status: dict[str, Any]) -> int:
+    return len(json.dumps(status, ensure_ascii=False).encode("utf-8"))
+
+
+def fit(status: dict[str, Any], limit: int = MAX_STATUS_BYTES) -> dict[str, Any]:
+    """Drop listed entries (skipped first, then failed) until the JSON fits in ``limit``."""
+    status = {**status, "skipped": list(status["skipped"]), "failed": list(status["failed"])}
+    while _size(status) > limit and status["skipped"]:
+        status["skipped"].pop()
+    while _size(status) > limit and status["failed"]:
+        status["failed"].pop()
+    return status

@@ -1,0 +1,251 @@
+"""Copy one file into a block blob: skip it when unchanged, else stream it with its MD5.
+
+Memory stays bounded whatever the file size: small files go up in one Put Blob, larger ones
+in blocks with at most ``concurrency`` blocks in flight. The MD5 is computed while reading
+and set as the blob's Content-MD5 when the block list is committed, so a blob never claims
+a checksum of content it does not hold. A file that changes while it is read is read again;
+its blob is only committed from a read that saw the file stand still.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+import stat
+import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import (
+    BlobBlock,
+    BlobClient,
+    BlobProperties,
+    ContainerClient,
+    ContentSettings,
+)
+
+from sitebackup import metadata
+from sitebackup.errors import NamingError
+from sitebackup.naming import blob_name
+from sitebackup.paths import is_within, local_path
+from sitebackup.storage import describe, failure, is_file_specific
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+MAX_BLOCKS = 50_000  # Azure's limit of blocks per blob
+HASH_CHUNK = 1 * MIB
+
+COPIED = "copied"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class UploadTuning:
+    single_put_limit: int = 4 * MIB  # files up to this size go up in one request
+    block_size: int = 4 * MIB
+    concurrency: int = 2  # blocks in flight per file
+    read_attempts: int = 3  # reads of a file that keeps changing before giving up
+
+    def block_size_for(self, size: int) -> int:
+        """The configured block size, raised for huge files to stay within 50,000 blocks."""
+        needed = -(-size // MAX_BLOCKS)
+        return max(self.block_size, -(-needed // MIB) * MIB)
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    path: str
+    status: str
+    bytes: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "bytes": self.bytes, "error": self.error}
+
+
+class _SourceChanged(Exception):
+    """The file changed while it was read; nothing was committed."""
+
+
+def _signature(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def _ensure_still(fd: int, before: os.stat_result, bytes_read: int) -> None:
+    if bytes_read != before.st_size or _signature(os.fstat(fd)) != _signature(before):
+        raise _SourceChanged
+
+
+def _open(path: str) -> int:
+    # O_NOFOLLOW: the path is already resolved, so a link here means it was just swapped.
+    # O_NONBLOCK: a file replaced by a named pipe must not hang the activity.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    return os.open(path, flags | getattr(os, "O_BINARY", 0))
+
+
+def _properties(blob: BlobClient) -> BlobProperties | None:
+    try:
+        return blob.get_blob_properties()
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) == "ContainerNotFound":
+            raise
+        return None
+
+
+def _md5_of(stream: BinaryIO) -> tuple[bytes, int]:
+    digest = hashlib.md5(usedforsecurity=False)
+    total = 0
+    while chunk := stream.read(HASH_CHUNK):
+        digest.update(chunk)
+        total += len(chunk)
+    return digest.digest(), total
+
+
+def _unchanged(
+    blob_props: BlobProperties | None,
+    info: os.stat_result,
+    compare: str,
+    stream: BinaryIO,
+    fd: int,
+) -> bool:
+    if blob_props is None or blob_props.size != info.st_size:
+        return False
+    if not metadata.describes(blob_props.metadata, info.st_size, info.st_mtime_ns):
+        return False
+    stored_md5 = blob_props.content_settings.content_md5
+    if not stored_md5:
+        return False
+    if compare == "mtime":
+        return True
+    digest, total = _md5_of(stream)
+    _ensure_still(fd, info, total)
+    stream.seek(0)
+    return digest == bytes(stored_md5)
+
+
+def _settings(content_type: str, md5: bytes) -> ContentSettings:
+    return ContentSettings(content_type=content_type, content_md5=bytearray(md5))
+
+
+def _put_small(
+    blob: BlobClient, stream: BinaryIO, fd: int, info: os.stat_result, content_type: str, limit: int
+) -> None:
+    data = stream.read(limit + 1)
+    _ensure_still(fd, info, len(data))
+    blob.upload_blob(
+        data,
+        length=len(data),
+        overwrite=True,
+        content_settings=_settings(content_type, hashlib.md5(data, usedforsecurity=False).digest()),
+        metadata=metadata.for_file(info.st_size, info.st_mtime_ns),
+        max_concurrency=1,
+    )
+
+
+def _put_blocks(
+    blob: BlobClient,
+    stream: BinaryIO,
+    fd: int,
+    info: os.stat_result,
+    content_type: str,
+    tuning: UploadTuning,
+) -> None:
+    block_size = tuning.block_size_for(info.st_size)
+    # A fresh id prefix per attempt: a concurrent duplicate of this activity (queues deliver
+    # at least once) stages its own blocks and can never mix them into our block list.
+    token = uuid.uuid4().hex
+    block_ids: list[str] = []
+    digest = hashlib.md5(usedforsecurity=False)
+    total = 0
+    with ThreadPoolExecutor(max_workers=tuning.concurrency) as pool:
+        in_flight: deque[Future] = deque()
+        while chunk := stream.read(block_size):
+            total += len(chunk)
+            if total > info.st_size:
+                raise _SourceChanged
+            digest.update(chunk)
+            block_id = f"{token}-{len(block_ids):08d}"
+            block_ids.append(block_id)
+            in_flight.append(pool.submit(blob.stage_block, block_id, chunk, length=len(chunk)))
+            del chunk  # only the in-flight requests keep their blocks alive
+            while len(in_flight) >= tuning.concurrency:
+                in_flight.popleft().result()
+        while in_flight:
+            in_flight.popleft().result()
+    _ensure_still(fd, info, total)
+    blob.commit_block_list(
+        [BlobBlock(block_id=block_id) for block_id in block_ids],
+        content_settings=_settings(content_type, digest.digest()),
+        metadata=metadata.for_file(info.st_size, info.st_mtime_ns),
+    )
+
+
+def _copy_once(
+    blob: BlobClient, real_path: str, compare: str, content_type: str, tuning: UploadTuning
+) -> tuple[str, int]:
+    fd = _open(real_path)
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(0, "it is no longer a regular file")
+        if _unchanged(_properties(blob), info, compare, stream, fd):
+            return SKIPPED, info.st_size
+        if info.st_size <= tuning.single_put_limit:
+            _put_small(blob, stream, fd, info, content_type, tuning.single_put_limit)
+        else:
+            _put_blocks(blob, stream, fd, info, content_type, tuning)
+        return COPIED, info.st_size
+
+
+def copy_file(
+    container: ContainerClient,
+    root: str,
+    prefix: str,
+    rel_path: str,
+    compare: str = "checksum",
+    tuning: UploadTuning | None = None,
+) -> CopyResult:
+    """Back up ``root/rel_path`` as ``<prefix>/<rel_path>`` in ``container``.
+
+    Problems with the file itself (vanished, unreadable, changing, a name the service
+    rejects) come back as a ``failed`` result. Storage failures that another attempt may
+    cure raise ``StorageError``, so the orchestration's retry policy applies.
+    """
+    tuning = tuning or UploadTuning()
+    try:
+        name = blob_name(prefix, rel_path)
+    except NamingError as exc:
+        return CopyResult(rel_path, FAILED, error=str(exc))
+    real_path = os.path.realpath(local_path(root, rel_path))
+    if not is_within(real_path, root):
+        return CopyResult(rel_path, FAILED, error="the path now resolves outside the backup root")
+    blob = container.get_blob_client(name)
+    content_type = mimetypes.guess_type(rel_path, strict=False)[0] or "application/octet-stream"
+    for attempt in range(1, tuning.read_attempts + 1):
+        try:
+            status, size = _copy_once(blob, real_path, compare, content_type, tuning)
+        except _SourceChanged:
+            log.info("%r changed while it was read (attempt %d)", rel_path, attempt)
+            continue
+        except FileNotFoundError:
+            return CopyResult(rel_path, FAILED, error="the file no longer exists")
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            return CopyResult(rel_path, FAILED, error=f"cannot read the file: {reason}")
+        except AzureError as exc:
+            if is_file_specific(exc):
+                return CopyResult(rel_path, FAILED, error=f"storage rejected it: {describe(exc)}")
+            raise failure(exc, f"uploading '{name}'") from None
+        return CopyResult(rel_path, status, bytes=size)
+    return CopyResult(
+        rel_path,
+        FAILED,
+        error=f"the file kept changing while it was read ({tuning.read_attempts} attempts)",
+    )
