@@ -109,14 +109,16 @@ class Driver:
     def __init__(
         self,
         orchestrators: Mapping[str, Callable[..., Any]],
-        activities: Mapping[str, Callable[..., Any]] | None = None,
+        activities: Mapping[str, Callable[..., Any] | None] | None = None,
         *,
         start: datetime = DEFAULT_START,
         step: timedelta = timedelta(milliseconds=1),
         hold_quiet: bool = False,
     ) -> None:
         """``orchestrators`` maps names to generator functions (wrapped with the real
-        ``Orchestrator.create``) or to handles already wrapped. ``step`` is how far the clock
+        ``Orchestrator.create``) or to handles already wrapped; ``activities`` maps names to
+        plain functions, or to None for a registered activity the test completes by hand
+        (``complete_activity``/``fail_activity``). ``step`` is how far the clock
         moves after each episode and activity, so timestamps stay distinct. With
         ``hold_quiet`` the driver keeps completions of the decision's quiet ids in the inbox,
         as the dispatcher may, until one fails, another event arrives or all have completed.
@@ -188,11 +190,16 @@ class Driver:
         self.instances[instance_id] = instance
         return instance
 
-    def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
-        """Raise an event as the SDK client does (the data arrives as its JSON text)."""
-        self.instance(instance_id).inbox.append(
-            h.event_raised(self.now, name, json.dumps(data) if data is not None else None)
-        )
+    def raise_event(
+        self, instance_id: str, name: str, data: Any = None, *, raw_input: str | None = None
+    ) -> None:
+        """Raise an event as the SDK client does: it sends ``json.dumps(data)`` as a JSON string
+        and the host stores that literal, so the orchestrator receives the JSON text.
+        ``raw_input`` stores an EventRaised.Input as given (the webhook's raw JSON body)."""
+        stored = raw_input
+        if stored is None and data is not None:
+            stored = json.dumps(json.dumps(data))
+        self.instance(instance_id).inbox.append(h.event_raised(self.now, name, stored))
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
         self.instance(instance_id).inbox.append(h.execution_terminated(self.now, reason))
@@ -334,26 +341,35 @@ class Driver:
     def run_activity(self, item: _PendingActivity) -> None:
         """Run one activity with its Python function and deliver the outcome."""
         name = self._resolve(self.activities, item.work.name)
-        if name is None:
-            raise DriverError(f"no activity function {item.work.name!r}")
+        function = self.activities.get(name) if name is not None else None
+        if name is None or function is None:
+            raise DriverError(f"no activity function {item.work.name!r} to run")
         value = _decode_input(item.work.input)
         self.activity_calls.append((name, value))
         try:
-            result = self.activities[name](value)
+            result = function(value)
         except Exception as exc:
             reason = f"Activity function '{name}' failed:  {type(exc).__name__}: {exc}"
-            details = "".join(traceback.format_exception(exc))
+            # Kept free of file paths so recorded histories do not depend on the machine.
+            details = "".join(traceback.format_exception_only(exc)).strip()
             event = h.task_failed(self.now, item.work.task_id, reason, details)
         else:
             event = h.task_completed(self.now, item.work.task_id, encode_result(result))
         self.deliver(item.instance_id, event)
         self.now += self.step
 
+    def _runnable(self, name: str) -> bool:
+        resolved = self._resolve(self.activities, name)
+        return resolved is not None and self.activities[resolved] is not None
+
     def run_activities(self, limit: int | None = None) -> int:
         """Run pending activities in scheduling order; returns how many ran."""
         count = 0
-        while self.pending and (limit is None or count < limit):
-            self.run_activity(self.pending.pop(0))
+        for item in [p for p in self.pending if self._runnable(p.work.name)]:
+            if limit is not None and count >= limit:
+                break
+            self.pending.remove(item)
+            self.run_activity(item)
             count += 1
         return count
 
@@ -372,12 +388,19 @@ class Driver:
 
     # -- running to a standstill -------------------------------------------------------------
 
-    def run(self, *, max_steps: int = 10_000, activities_per_step: int | None = None) -> None:
+    def run(
+        self,
+        *,
+        max_steps: int = 10_000,
+        activities_per_step: int | None = None,
+        fire_timers: bool = True,
+    ) -> None:
         """Run episodes, activities and timers until nothing is left to do.
 
         Each step runs an episode for every instance with messages, then the activities
         (all of them, or ``activities_per_step``), and only when neither happened moves the
-        clock to the next timer. Activity functions that were not given are left pending.
+        clock to the next timer (unless ``fire_timers`` is False). Activities whose function
+        was not given are left pending, for the test to complete or fail by hand.
         """
         for _ in range(max_steps):
             ran = False
@@ -385,7 +408,7 @@ class Driver:
                 if self.has_work(instance):
                     self.run_episode(instance.instance_id)
                     ran = True
-            runnable = [p for p in self.pending if self._resolve(self.activities, p.work.name)]
+            runnable = [p for p in self.pending if self._runnable(p.work.name)]
             if runnable:
                 limit = activities_per_step or len(runnable)
                 for item in runnable[:limit]:
@@ -394,7 +417,7 @@ class Driver:
                 ran = True
             if ran:
                 continue
-            if self.timers:
+            if self.timers and fire_timers:
                 self.advance_to(min(t[0] for t in self.timers))
                 continue
             return
