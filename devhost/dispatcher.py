@@ -1,0 +1,879 @@
+"""The task hub: runs orchestration episodes, the activity pool and durable timers over the store.
+
+Everything that touches the store or the in-memory bookkeeping runs on the event loop thread,
+so a store write and the bookkeeping that follows it can never interleave with another one.
+The orchestrator (the SDK's replay, CPU-bound) and the pure replay core run in worker threads.
+
+An episode takes every visible inbox message of its instance, invokes the orchestrator once
+with the whole history, asks ``replay.decide`` what that means and commits the answer in one
+transaction. Completions that cannot change what the orchestrator does next (the "quiet" ids
+of a ``task_all`` it is blocked on) stay in the inbox until they can: that keeps a 10,000-wide
+fan-out at a handful of replays instead of one per completion batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from devhost import history, replay
+from devhost.clock import Clock, RealClock
+from devhost.contracts import (
+    ActivityOutcome,
+    EpisodeDecision,
+    FunctionAppProtocol,
+    HostOptions,
+    InstanceGone,
+    InstanceInfo,
+    InstanceNotFound,
+    InstancePage,
+    InstanceQuery,
+    InvalidOperation,
+    OrchestratorOutcome,
+    RuntimeStatus,
+    SubOrchestrationWork,
+)
+from devhost.history import EventType
+from devhost.store import (
+    ActivityResult,
+    ChildStart,
+    EpisodeWrite,
+    InstanceRecord,
+    Message,
+    NewExecution,
+    Outgoing,
+    Store,
+    TimerWrite,
+    WorkItem,
+)
+
+__all__ = ["TaskHub", "plan_batch"]
+
+log = logging.getLogger(__name__)
+
+# Group commit of activity results: flush when this many are waiting, or this soon after the
+# first one arrived, whichever comes first.
+RESULT_BATCH = 512
+RESULT_DELAY = 0.004
+# An activity the app could not run for an infrastructure reason is tried again after this.
+RETRY_DELAY = 0.5
+
+_SUCCESS = frozenset({EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED})
+_CONTROL = frozenset(
+    {EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED, EventType.EXECUTION_TERMINATED}
+)
+
+
+# --------------------------------------------------------------------------------------
+# per-instance bookkeeping (pure)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Live:
+    """What the dispatcher knows, in memory, about an instance's pending messages.
+
+    Rebuilt from nothing after a restart: an instance with messages then just gets an
+    episode, which recomputes the quiet set.
+    """
+
+    queued: bool = False  # waiting in the ready queue
+    running: bool = False  # an episode is in progress
+    suspended: bool = False
+    other: bool = False  # a pending message that always needs an episode
+    control: bool = False  # a pending suspend / resume / terminate
+    quiet: frozenset[int] = frozenset()
+    arrived: set[int] = field(default_factory=set)  # successful completions pending
+    quiet_arrived: int = 0
+    loud_arrived: int = 0
+
+    def note(self, event: dict) -> None:
+        kind = event["EventType"]
+        if kind in _SUCCESS:
+            task_id = event["TaskScheduledId"]
+            if task_id not in self.arrived:
+                self.arrived.add(task_id)
+                if task_id in self.quiet:
+                    self.quiet_arrived += 1
+                else:
+                    self.loud_arrived += 1
+        elif kind in _CONTROL:
+            self.control = True
+        else:
+            self.other = True
+
+    def wants_episode(self) -> bool:
+        if self.control:
+            return True
+        if self.suspended:
+            return False
+        if self.other or self.loud_arrived:
+            return True
+        return self.quiet_arrived > 0 and self.quiet_arrived >= len(self.quiet)
+
+    def clear_pending(self) -> None:
+        self.other = self.control = False
+        self.arrived = set()
+        self.quiet_arrived = self.loud_arrived = 0
+
+    def set_quiet(self, quiet: frozenset[int]) -> None:
+        """Install a new quiet set, recounting completions that arrived meanwhile."""
+        self.quiet = quiet
+        self.quiet_arrived = sum(1 for task_id in self.arrived if task_id in quiet)
+        self.loud_arrived = len(self.arrived) - self.quiet_arrived
+
+
+# --------------------------------------------------------------------------------------
+# which messages an episode takes (pure)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Batch:
+    """``kind``: run (invoke the orchestrator), resume (run, after ExecutionResumed),
+    terminate, suspend, or hold (nothing to do now)."""
+
+    kind: str
+    take: Sequence[Message] = ()
+    drop: Sequence[Message] = ()  # consumed without effect (stale suspend/resume)
+    leftover: Sequence[Message] = ()  # stay in the inbox for a later episode
+
+
+def _type(message: Message) -> int:
+    return message.event["EventType"]
+
+
+def plan_batch(messages: Sequence[Message], *, suspended: bool, fresh: bool) -> Batch:
+    """Split an instance's pending messages (in delivery order) for its next episode.
+
+    ``fresh``: the execution has no history yet, so its ExecutionStarted goes first whatever
+    arrived before it. A terminate takes everything. A suspended instance only wakes up for a
+    resume, which brings along what waited meanwhile. Messages that arrived before a suspend
+    are delivered first, in their own episode.
+    """
+    ordered = list(messages)
+    if fresh:
+        ordered.sort(key=lambda m: _type(m) != EventType.EXECUTION_STARTED)
+    if any(_type(m) == EventType.EXECUTION_TERMINATED for m in ordered):
+        return Batch("terminate", take=ordered)
+    if suspended:
+        return _plan_suspended(ordered)
+    take: list[Message] = []
+    drop: list[Message] = []
+    for index, message in enumerate(ordered):
+        kind = _type(message)
+        if kind == EventType.EXECUTION_RESUMED:
+            drop.append(message)  # not suspended: nothing to resume
+        elif kind == EventType.EXECUTION_SUSPENDED:
+            if take:
+                return Batch("run", take=take, drop=drop, leftover=ordered[index:])
+            return Batch("suspend", take=[message], drop=drop, leftover=ordered[index + 1 :])
+        else:
+            take.append(message)
+    return Batch("run" if take else "hold", take=take, drop=drop)
+
+
+def _plan_suspended(ordered: list[Message]) -> Batch:
+    resume = next(
+        (i for i, m in enumerate(ordered) if _type(m) == EventType.EXECUTION_RESUMED), None
+    )
+    if resume is None:
+        drop = [m for m in ordered if _type(m) == EventType.EXECUTION_SUSPENDED]
+        held = [m for m in ordered if _type(m) != EventType.EXECUTION_SUSPENDED]
+        return Batch("hold", drop=drop, leftover=held)
+    end = next(
+        (
+            i
+            for i in range(resume + 1, len(ordered))
+            if _type(ordered[i]) == EventType.EXECUTION_SUSPENDED
+        ),
+        len(ordered),
+    )
+    window = ordered[:end]
+    take = [ordered[resume]] + [m for m in window if _type(m) not in _CONTROL]
+    drop = [m for i, m in enumerate(window) if _type(m) in _CONTROL and i != resume]
+    return Batch("resume", take=take, drop=drop, leftover=ordered[end:])
+
+
+# --------------------------------------------------------------------------------------
+# the task hub
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Replayed:
+    decision: EpisodeDecision
+    invoked: bool
+
+
+class TaskHub:
+    """The local task hub: implements ``TaskHubProtocol`` over a ``Store``.
+
+    Call ``start()`` on the running event loop before use and ``stop()`` at the end; the
+    store stays open (its owner closes it). ``episode_counts`` counts orchestrator replays per
+    instance, ``metrics`` a few totals.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        app: FunctionAppProtocol,
+        options: HostOptions,
+        clock: Clock | None = None,
+    ) -> None:
+        self.hub_name = options.hub_name
+        self.store = store
+        self.app = app
+        self.options = options
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.episode_counts: dict[str, int] = {}
+        self.metrics: dict[str, int] = {
+            "episodes": 0,
+            "replays": 0,
+            "activities_started": 0,
+            "activities_completed": 0,
+            "activities_requeued": 0,
+            "results_dropped": 0,
+        }
+        self._live: dict[str, _Live] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._work: asyncio.Queue[WorkItem] = asyncio.Queue()
+        self._results: list[ActivityResult] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._timers: list[tuple[datetime, int, str]] = []
+        self._timer_order = itertools.count()
+        self._timer_wake = asyncio.Event()
+        self._watchers: dict[str, set[asyncio.Future[None]]] = {}
+        self._episode_workers: dict[asyncio.Task[None], bool] = {}
+        self._activity_workers: dict[asyncio.Task[None], bool] = {}
+        self._timer_task: asyncio.Task[None] | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._started = False
+        self._stopping = False
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover what the store holds and start the workers."""
+        if self._started:
+            return
+        self._started = True
+        self._threads = ThreadPoolExecutor(
+            max_workers=max(1, self.options.max_concurrent_orchestrations),
+            thread_name_prefix="orchestrator",
+        )
+        now = self.clock.now()
+        recovered = self.store.work_items()
+        for item in recovered:
+            self._work.put_nowait(item)
+        pending = self.store.pending_instances(now)
+        for instance_id in pending:
+            self._live.setdefault(instance_id, _Live()).other = True
+            self._schedule(instance_id)
+        for fire_at, instance_id in self.store.future_timers(now):
+            heapq.heappush(self._timers, (fire_at, next(self._timer_order), instance_id))
+        if recovered or pending or self._timers:
+            log.info(
+                "Task hub %s recovered: %d activities to run again, %d instances with "
+                "messages, %d timers",
+                self.hub_name,
+                len(recovered),
+                len(pending),
+                len(self._timers),
+            )
+        for _ in range(max(1, self.options.max_concurrent_orchestrations)):
+            task = asyncio.create_task(self._episode_worker(), name="episode-worker")
+            self._episode_workers[task] = False
+        for _ in range(max(1, self.options.max_concurrent_activities)):
+            task = asyncio.create_task(self._activity_worker(), name="activity-worker")
+            self._activity_workers[task] = False
+        self._timer_task = asyncio.create_task(self._timer_loop(), name="timer-loop")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking work; let running episodes and activities finish for up to ``grace``
+        seconds. Anything cut short is still in the store and runs again after a restart."""
+        if not self._started or self._stopping:
+            return
+        self._stopping = True
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+        workers = {**self._episode_workers, **self._activity_workers}
+        busy = [task for task, working in workers.items() if working]
+        for task, working in workers.items():
+            if not working:
+                task.cancel()
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=grace)
+            for task in late:
+                task.cancel()
+        await asyncio.gather(
+            *workers, *[t for t in [self._timer_task] if t], return_exceptions=True
+        )
+        self._flush_results()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+        for futures in self._watchers.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        log.info("Task hub %s stopped", self.hub_name)
+
+    # ---- TaskHubProtocol ------------------------------------------------------------
+
+    async def start_instance(
+        self, name: str, instance_id: str, input_json: str | None
+    ) -> InstanceInfo:
+        name = self.app.resolve_name(name) or name
+        now = self.clock.now()
+        execution_id = uuid.uuid4().hex
+        started = history.execution_started(
+            now, instance_id=instance_id, execution_id=execution_id, name=name, input=input_json
+        )
+        record = self.store.create_instance(
+            instance_id=instance_id,
+            name=name,
+            execution_id=execution_id,
+            input=input_json,
+            started_event=started,
+            now=now,
+        )
+        log.info("Orchestration %s (%s) Pending", name, instance_id)
+        self._note(instance_id, started, fresh=True)
+        self._changed(instance_id)
+        return record.info()
+
+    async def get_instance(self, instance_id: str) -> InstanceInfo | None:
+        record = self.store.get_instance(instance_id)
+        return record.info() if record is not None else None
+
+    async def get_history(self, instance_id: str) -> list[dict]:
+        return self.store.get_history(instance_id)
+
+    async def query_instances(self, query: InstanceQuery) -> InstancePage:
+        records, token = self.store.query_instances(query)
+        return InstancePage([record.info() for record in records], token)
+
+    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
+        self._require_active(instance_id)
+        self._send(instance_id, history.event_raised(self.clock.now(), name, input_json))
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        self._require_active(instance_id)
+        self._send(instance_id, history.execution_terminated(self.clock.now(), reason))
+
+    async def suspend(self, instance_id: str, reason: str | None) -> None:
+        record = self._require_active(instance_id)
+        if record.runtime_status is RuntimeStatus.SUSPENDED:
+            raise InvalidOperation(f"Instance '{instance_id}' is already suspended.")
+        self._send(instance_id, history.execution_suspended(self.clock.now(), reason))
+
+    async def resume(self, instance_id: str, reason: str | None) -> None:
+        record = self._require_active(instance_id)
+        if record.runtime_status is not RuntimeStatus.SUSPENDED:
+            raise InvalidOperation(
+                f"Instance '{instance_id}' cannot be resumed: it is "
+                f"{record.runtime_status.value}, not Suspended."
+            )
+        self._send(instance_id, history.execution_resumed(self.clock.now(), reason))
+
+    async def purge(self, instance_id: str) -> int:
+        deleted = self.store.purge(instance_id)
+        if deleted:
+            self._forget(instance_id)
+            self._changed(instance_id)
+        return deleted
+
+    async def purge_many(self, query: InstanceQuery) -> int:
+        return self.store.purge_many(query)
+
+    async def wait_for_change(self, instance_id: str, timeout: float) -> InstanceInfo | None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        watchers = self._watchers.setdefault(instance_id, set())
+        watchers.add(future)
+        try:
+            await asyncio.wait([future], timeout=max(0.0, timeout))
+        finally:
+            watchers.discard(future)
+            if not watchers and self._watchers.get(instance_id) is watchers:
+                del self._watchers[instance_id]
+        return await self.get_instance(instance_id)
+
+    # ---- messages and scheduling -------------------------------------------------------
+
+    def _require_active(self, instance_id: str) -> InstanceRecord:
+        record = self.store.get_instance(instance_id)
+        if record is None:
+            raise InstanceNotFound(f"No instance with ID '{instance_id}' was found.")
+        if record.is_terminal:
+            raise InstanceGone(
+                f"Instance '{instance_id}' is {record.runtime_status.value}; it takes no more "
+                "messages."
+            )
+        return record
+
+    def _send(self, instance_id: str, event: dict) -> None:
+        self.store.add_message(instance_id, event, now=self.clock.now())
+        self._note(instance_id, event)
+
+    def _note(self, instance_id: str, event: dict, *, fresh: bool = False) -> None:
+        """A message for ``instance_id`` is in the store: schedule an episode if it needs one."""
+        live = self._live.get(instance_id)
+        if live is None or fresh:
+            if live is None:
+                live = self._live[instance_id] = _Live()
+            live.quiet = frozenset()
+            live.suspended = False
+        live.note(event)
+        self._schedule(instance_id)
+
+    def _schedule(self, instance_id: str) -> None:
+        live = self._live.get(instance_id)
+        if live is None or live.queued or live.running or self._stopping:
+            return
+        if live.wants_episode():
+            live.queued = True
+            self._ready.put_nowait(instance_id)
+
+    def _forget(self, instance_id: str) -> None:
+        live = self._live.get(instance_id)
+        if live is not None and not live.running:
+            del self._live[instance_id]
+
+    def _changed(self, instance_id: str) -> None:
+        for future in self._watchers.pop(instance_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+    # ---- episodes ----------------------------------------------------------------------
+
+    async def _episode_worker(self) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        while not self._stopping:
+            instance_id = await self._ready.get()
+            live = self._live.get(instance_id)
+            if live is None:
+                continue
+            live.queued = False
+            live.running = True
+            self._episode_workers[me] = True
+            try:
+                await self._episode(instance_id, live)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug or a store failure: nothing was committed, the messages are still in
+                # the inbox. Retrying at once would loop; the instance waits for a new message.
+                log.exception(
+                    "Episode of instance %s failed; it will run again on new input", instance_id
+                )
+            finally:
+                live.running = False
+                self._episode_workers[me] = False
+            if self._live.get(instance_id) is live:
+                self._schedule(instance_id)
+
+    async def _episode(self, instance_id: str, live: _Live) -> None:
+        record = self.store.get_instance(instance_id)
+        now = self.clock.now()
+        messages = self.store.visible_messages(instance_id, now)
+        live.clear_pending()
+        if record is None or record.is_terminal:
+            # Messages for an instance that is gone or finished are discarded.
+            self.store.discard_messages([m.id for m in messages])
+            self._forget(instance_id)
+            return
+        current = [m for m in messages if m.execution_id in (None, record.execution_id)]
+        stale = [m for m in messages if m.execution_id not in (None, record.execution_id)]
+        live.suspended = record.runtime_status is RuntimeStatus.SUSPENDED
+        past = self.store.get_history(instance_id)
+        batch = plan_batch(current, suspended=live.suspended, fresh=not past)
+        if not past and batch.kind != "hold" and not _starts(batch.take):
+            # Cannot happen through this dispatcher (an instance and its ExecutionStarted are
+            # written together); replaying without one would only crash the SDK.
+            log.error("Instance %s has neither history nor ExecutionStarted", instance_id)
+            self.store.discard_messages([m.id for m in stale])
+            return
+        for message in batch.leftover:
+            live.note(message.event)
+        consumed = [m.id for m in (*stale, *batch.drop, *batch.take)]
+        if batch.kind == "hold":
+            self.store.discard_messages([m.id for m in (*stale, *batch.drop)])
+            return
+        now = _not_before(now, past)
+        self.metrics["episodes"] += 1
+        if batch.kind == "suspend":
+            self._commit_suspend(record, batch, consumed, now)
+            live.suspended = True
+            return
+        started = [history.orchestrator_started(now)]
+        episode_events = started + [m.event for m in batch.take]
+        replayed = await self._replay(record, [*past, *episode_events], batch.kind != "terminate")
+        if replayed.invoked:
+            self.metrics["replays"] += 1
+            self.episode_counts[instance_id] = self.episode_counts.get(instance_id, 0) + 1
+        self._commit_decision(record, live, replayed, episode_events, consumed, now)
+
+    async def _replay(
+        self, record: InstanceRecord, full_history: list[dict], invoke: bool
+    ) -> _Replayed:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._threads, self._replay_sync, record, full_history, invoke
+        )
+
+    def _replay_sync(
+        self, record: InstanceRecord, full_history: list[dict], invoke: bool
+    ) -> _Replayed:
+        """Invoke the orchestrator and decide (in a worker thread: both are CPU-bound)."""
+        outcome: OrchestratorOutcome | None = None
+        if invoke:
+            payload = history.orchestration_payload(
+                instance_id=record.instance_id,
+                history=full_history,
+                parent_instance_id=record.parent_instance_id,
+            )
+            try:
+                outcome = self.app.invoke_orchestrator(record.name, payload)
+            except Exception as error:  # noqa: BLE001 - the app's own guard failed
+                outcome = OrchestratorOutcome(None, error=f"{type(error).__name__}: {error}")
+        try:
+            decision = replay.decide(
+                full_history,
+                outcome,
+                orchestrator_name=record.name,
+                execution_id=record.execution_id,
+                activity_names=self.app.activity_names,
+                orchestrator_names=self.app.orchestrator_names,
+            )
+        except Exception as error:  # noqa: BLE001 - fail the instance rather than spin
+            log.exception("The replay of %s (%s) failed", record.name, record.instance_id)
+            message = (
+                f"Orchestrator function '{record.name}' failed: {type(error).__name__}: {error}"
+            )
+            decision = EpisodeDecision(
+                new_events=[], status=RuntimeStatus.FAILED, output=json.dumps(message)
+            )
+        return _Replayed(decision, invoke)
+
+    def _commit_suspend(
+        self, record: InstanceRecord, batch: Batch, consumed: list[int], now: datetime
+    ) -> None:
+        events = [
+            history.orchestrator_started(now),
+            batch.take[0].event,
+            history.orchestrator_completed(now),
+        ]
+        write = EpisodeWrite(
+            instance_id=record.instance_id,
+            execution_id=record.execution_id,
+            now=now,
+            consumed=consumed,
+            events=events,
+            status=RuntimeStatus.SUSPENDED,
+            output=record.output,
+            custom_status=record.custom_status,
+        )
+        if self.store.commit_episode(write) is not None:
+            self._status_changed(record, RuntimeStatus.SUSPENDED)
+
+    def _commit_decision(
+        self,
+        record: InstanceRecord,
+        live: _Live,
+        replayed: _Replayed,
+        episode_events: list[dict],
+        consumed: list[int],
+        now: datetime,
+    ) -> None:
+        decision = replayed.decision
+        instance_id, execution_id = record.instance_id, record.execution_id
+        status = decision.status
+        custom_status = decision.custom_status if replayed.invoked else record.custom_status
+        new_execution = None
+        if status is RuntimeStatus.CONTINUED_AS_NEW:
+            new_execution = self._new_execution(record, decision.continue_as_new_input, now)
+            status = RuntimeStatus.RUNNING
+        timers = [
+            TimerWrite(t.fire_at, history.timer_fired(now, t.timer_id, t.fire_at))
+            for t in decision.timers
+        ]
+        write = EpisodeWrite(
+            instance_id=instance_id,
+            execution_id=execution_id,
+            now=now,
+            consumed=consumed,
+            events=[*episode_events, *decision.new_events],
+            status=status,
+            output=decision.output,
+            custom_status=custom_status,
+            activities=decision.activities,
+            timers=timers,
+            children=[self._child(record, work, now) for work in decision.sub_orchestrations],
+            outgoing=self._parent_notice(record, decision, now),
+            new_execution=new_execution,
+        )
+        written = self.store.commit_episode(write)
+        if written is None:
+            log.warning("Instance %s changed execution during its episode", instance_id)
+            return
+        # Bookkeeping after the commit: nothing below may fail the episode.
+        if status.is_terminal:
+            self._forget(instance_id)
+        else:
+            live.set_quiet(frozenset(decision.quiet_ids))
+            live.suspended = False
+            for work in decision.activities:
+                self._work.put_nowait(
+                    WorkItem(instance_id, execution_id, work.task_id, work.name, work.input)
+                )
+            for timer in decision.timers:
+                self._add_timer(timer.fire_at, instance_id)
+        if new_execution is not None:
+            live.quiet = frozenset()
+            live.note(new_execution.started_event)
+        for child in written.children_started:
+            self._note(child, {"EventType": EventType.EXECUTION_STARTED}, fresh=True)
+            self._changed(child)
+        for _child_id in written.children_rejected:
+            live.note({"EventType": EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
+        for notice in write.outgoing:
+            self._note(notice.instance_id, notice.event)
+        self._status_changed(record, decision.status)
+
+    def _status_changed(self, record: InstanceRecord, status: RuntimeStatus) -> None:
+        if status is not record.runtime_status:
+            log.info("Orchestration %s (%s) %s", record.name, record.instance_id, status.value)
+        self._changed(record.instance_id)
+
+    def _new_execution(
+        self, record: InstanceRecord, new_input: str | None, now: datetime
+    ) -> NewExecution:
+        execution_id = uuid.uuid4().hex
+        started = history.execution_started(
+            now,
+            instance_id=record.instance_id,
+            execution_id=execution_id,
+            name=record.name,
+            input=new_input,
+            parent=_parent_of(record),
+        )
+        return NewExecution(execution_id, new_input, started)
+
+    def _child(
+        self, record: InstanceRecord, work: SubOrchestrationWork, now: datetime
+    ) -> ChildStart:
+        name = self.app.resolve_name(work.name) or work.name
+        execution_id = uuid.uuid4().hex
+        parent = history.parent_instance(
+            name=record.name,
+            instance_id=record.instance_id,
+            execution_id=record.execution_id,
+            task_schedule_id=work.task_id,
+        )
+        started = history.execution_started(
+            now,
+            instance_id=work.instance_id,
+            execution_id=execution_id,
+            name=name,
+            input=work.input,
+            parent=parent,
+        )
+        conflict = history.sub_orchestration_failed(
+            now,
+            work.task_id,
+            f"An orchestration with instance id '{work.instance_id}' already exists and is not "
+            "in a terminal state.",
+            None,
+        )
+        return ChildStart(
+            instance_id=work.instance_id,
+            name=name,
+            execution_id=execution_id,
+            input=work.input,
+            started_event=started,
+            parent_task_id=work.task_id,
+            conflict_event=conflict,
+        )
+
+    @staticmethod
+    def _parent_notice(
+        record: InstanceRecord, decision: EpisodeDecision, now: datetime
+    ) -> list[Outgoing]:
+        """The parent's SubOrchestrationInstanceCompleted/Failed when a child finishes."""
+        if not decision.status.is_terminal or record.parent_instance_id is None:
+            return []
+        task_id = record.parent_task_id if record.parent_task_id is not None else -1
+        if decision.status is RuntimeStatus.COMPLETED:
+            event = history.sub_orchestration_completed(now, task_id, decision.output)
+        else:
+            reason = decision.output
+            if decision.status is RuntimeStatus.FAILED:
+                reason = _json_string(decision.output)
+            event = history.sub_orchestration_failed(
+                now, task_id, reason, _failure_details(decision)
+            )
+        return [Outgoing(record.parent_instance_id, record.parent_execution_id, event)]
+
+    # ---- activities --------------------------------------------------------------------
+
+    async def _activity_worker(self) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        work = self._work
+        while not self._stopping:
+            item = await work.get()
+            if self._stopping:
+                break  # left in the store: it runs after the next start
+            self._activity_workers[me] = True
+            try:
+                outcome = await self._invoke_activity(item)
+            finally:
+                self._activity_workers[me] = False
+            self._record_outcome(item, outcome)
+
+    async def _invoke_activity(self, item: WorkItem) -> ActivityOutcome:
+        self.metrics["activities_started"] += 1
+        try:
+            return await self.app.invoke_activity(item.name, item.input)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the app's own guard failed
+            return ActivityOutcome(
+                failed=True,
+                reason=f"Activity function '{item.name}' failed:  {type(error).__name__}: {error}",
+                details="".join(traceback.format_exception(error)),
+            )
+
+    def _record_outcome(self, item: WorkItem, outcome: ActivityOutcome) -> None:
+        if outcome.retryable:
+            if not self._stopping:
+                self.metrics["activities_requeued"] += 1
+                asyncio.get_running_loop().call_later(RETRY_DELAY, self._requeue, item)
+            return
+        now = self.clock.now()
+        if outcome.failed:
+            event = history.task_failed(now, item.task_id, outcome.reason, outcome.details)
+        else:
+            event = history.task_completed(now, item.task_id, outcome.result)
+        self._results.append(
+            ActivityResult(item.instance_id, item.execution_id, item.task_id, event)
+        )
+        if len(self._results) >= RESULT_BATCH:
+            self._flush_results()
+        elif self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                RESULT_DELAY, self._flush_results
+            )
+
+    def _requeue(self, item: WorkItem) -> None:
+        if not self._stopping:
+            self._work.put_nowait(item)
+
+    def _flush_results(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        batch, self._results = self._results, []
+        if not batch:
+            return
+        try:
+            accepted = self.store.complete_activities(batch, self.clock.now())
+        except Exception:
+            # Their work items are still in the store: they run again after a restart.
+            log.exception("Could not record %d activity results", len(batch))
+            return
+        self.metrics["activities_completed"] += len(accepted)
+        self.metrics["results_dropped"] += len(batch) - len(accepted)
+        for result in accepted:
+            self._note(result.instance_id, result.event)
+
+    # ---- timers ------------------------------------------------------------------------
+
+    def _add_timer(self, fire_at: datetime, instance_id: str) -> None:
+        earliest = self._timers[0][0] if self._timers else None
+        heapq.heappush(self._timers, (fire_at, next(self._timer_order), instance_id))
+        if earliest is None or fire_at < earliest:
+            self._timer_wake.set()
+
+    async def _timer_loop(self) -> None:
+        while True:
+            now = self.clock.now()
+            while self._timers and self._timers[0][0] <= now:
+                _, _, instance_id = heapq.heappop(self._timers)
+                live = self._live.get(instance_id)
+                if live is None:
+                    live = self._live[instance_id] = _Live()
+                live.other = True
+                self._schedule(instance_id)
+            self._timer_wake.clear()
+            waits: list[asyncio.Task] = [asyncio.create_task(self._timer_wake.wait())]
+            if self._timers:
+                delay = (self._timers[0][0] - now).total_seconds()
+                waits.append(asyncio.create_task(self.clock.sleep(delay)))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _starts(messages: Sequence[Message]) -> bool:
+    return any(_type(m) == EventType.EXECUTION_STARTED for m in messages)
+
+
+def _not_before(now: datetime, past: Sequence[dict]) -> datetime:
+    """Episode times never go backwards, even if the wall clock does."""
+    last = history.last_orchestrator_started_index(past)
+    if last < 0:
+        return now
+    previous = history.parse_timestamp(past[last]["Timestamp"])
+    return max(now, previous)
+
+
+def _parent_of(record: InstanceRecord) -> dict | None:
+    if record.parent_instance_id is None:
+        return None
+    return history.parent_instance(
+        name=record.parent_name or "",
+        instance_id=record.parent_instance_id,
+        execution_id=record.parent_execution_id or "",
+        task_schedule_id=record.parent_task_id if record.parent_task_id is not None else -1,
+    )
+
+
+def _json_string(text: str | None) -> str | None:
+    """The string a Failed output's JSON text holds (the failure message)."""
+    if text is None:
+        return None
+    with contextlib.suppress(ValueError):
+        value = json.loads(text)
+        if isinstance(value, str):
+            return value
+    return text
+
+
+def _failure_details(decision: EpisodeDecision) -> str | None:
+    for event in reversed(decision.new_events):
+        if event.get("EventType") == EventType.EXECUTION_COMPLETED:
+            details = event.get("FailureDetails")
+            if isinstance(details, str):
+                return details
+            if isinstance(details, dict):
+                return details.get("StackTrace") or details.get("ErrorMessage")
+    return None
