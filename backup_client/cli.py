@@ -1,0 +1,491 @@
+"""``site-backup``: start a backup over HTTP and follow it, show or stop one, verify one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from backup_client import urls
+from backup_client.api import BackupApi
+from backup_client.config import (
+    blob_endpoint,
+    find_app_dir,
+    read_local_settings,
+    resolve_connection,
+    resolve_container,
+)
+from backup_client.display import ProgressDisplay, print_rows, print_summary
+from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
+from backup_client.follow import follow
+from backup_client.local_host import LocalHost, ensure_local_host
+from backup_client.progress import Snapshot, Summary
+
+log = logging.getLogger(__name__)
+
+PROGRAM = "site-backup"
+
+url_option = click.option(
+    "--url",
+    default=urls.DEFAULT_URL,
+    show_default=True,
+    envvar="SITE_BACKUP_URL",
+    help="Base URL of the function app (env SITE_BACKUP_URL).",
+)
+code_option = click.option(
+    "--code",
+    default=None,
+    envvar="SITE_BACKUP_CODE",
+    help="Function key, sent as ?code= (env SITE_BACKUP_CODE). In Azure, status and "
+    "terminate by id need the durabletask system key.",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout, no bar."
+)
+progress_option = click.option(
+    "--progress/--no-progress", default=True, help="Show the live progress bar (stderr)."
+)
+
+
+class _Out:
+    """The two consoles: results on stdout, progress and messages on stderr."""
+
+    def __init__(self) -> None:
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    def note(self, message: str) -> None:
+        self.err.print(message, style="dim", soft_wrap=True, markup=False)
+
+    def error(self, message: str) -> None:
+        self.err.print(f"error: {message}", style="bold red", soft_wrap=True, markup=False)
+
+
+def _fail(out: _Out, error: ClientError) -> NoReturn:
+    out.error(str(error))
+    sys.exit(int(error.exit_code))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="durable-site-backup", prog_name=PROGRAM)
+@click.option("-v", "--verbose", count=True, help="Log what happens (-vv: HTTP requests too).")
+def main(verbose: int) -> None:
+    """Back up a directory tree into Azure Blob Storage through the backup function app.
+
+    Exit codes: 0 OK, 1 verify found differences, 2 usage, 3 some files failed,
+    4 backup failed, 5 backup terminated, 6 the API refused the request,
+    7 no host answers, 8 storage not readable, 130 interrupted.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# backup
+# --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=str))
+@url_option
+@code_option
+@click.option("--container", default=None, help="Container for the blobs (app default: backups).")
+@click.option("--prefix", default=None, help="Blob name prefix (app default: the folder's name).")
+@click.option(
+    "--local/--no-local",
+    default=False,
+    help="If nothing answers at --url, start the local host for the app in this project "
+    "folder, and stop it at the end.",
+)
+@progress_option
+@json_option
+def backup(
+    directory: str,
+    url: str,
+    code: str | None,
+    container: str | None,
+    prefix: str | None,
+    local: bool,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    """Back up DIRECTORY and follow the backup to its end.
+
+    DIRECTORY is a path on the host's machine; with a local host it is resolved here.
+    """
+    out = _Out()
+    host: LocalHost | None = None
+    app_dir: Path | None = None
+    instance_id: str | None = None
+    status_url: str | None = None
+    with _sigterm_as_interrupt():
+        try:
+            path = directory
+            if local or urls.is_loopback(url):
+                # The host runs here but in another working folder: send an absolute path.
+                local_path = Path(directory)
+                if local and not local_path.is_dir():
+                    raise click.BadParameter(
+                        f"{directory!r} is not a folder here", param_hint="DIRECTORY"
+                    )
+                if local_path.exists():
+                    path = os.path.abspath(directory)
+            if local:
+                app_dir = find_app_dir()
+                host = ensure_local_host(
+                    url, app_dir, os.path.realpath(directory), announce=out.note
+                )
+                url = host.url
+            with BackupApi(url, code) as api:
+                began = time.monotonic()
+                started = api.start_backup(path, container, prefix)
+                instance_id, status_url = started.instance_id, started.status_url
+                if not as_json:
+                    out.note(f"backup {instance_id} started for {path}")
+                display = ProgressDisplay(out.err, enabled=progress and not as_json)
+                with display:
+                    final = follow(
+                        api,
+                        status_url,
+                        display.update if display.enabled else _phase_logger(out, as_json),
+                    )
+                elapsed = time.monotonic() - began
+            summary = Summary(final, elapsed, _account_endpoint(url, app_dir))
+            _print_result(out, summary, final, as_json)
+            code_out = summary.exit_code
+        except AlreadyRunning as error:
+            running = error.status_url and urls.instance_id_from_status_url(error.status_url)
+            out.error(str(error))
+            if running:
+                out.note(f"follow it: {_command('status', running, url, code, '--follow')}")
+            code_out = error.exit_code
+        except ClientError as error:
+            out.error(str(error))
+            code_out = error.exit_code
+        except KeyboardInterrupt:
+            _print_interrupted(out, instance_id, status_url, url, code, host)
+            code_out = ExitCode.INTERRUPTED
+        finally:
+            if host is not None and host.started:
+                _stop_host(out, host)
+    sys.exit(int(code_out))
+
+
+def _phase_logger(out: _Out, quiet: bool):  # type: ignore[no-untyped-def]
+    """Without a bar, one line per phase change (CI logs stay short)."""
+    seen: list[str] = []
+
+    def update(snapshot: Snapshot) -> None:
+        phase = snapshot.progress.phase or snapshot.runtime_status
+        if quiet or (seen and seen[-1] == phase):
+            return
+        seen.append(phase)
+        p = snapshot.progress
+        detail = f" {p.files_total:,} files" if p.files_total is not None else ""
+        out.note(f"{phase}{detail}")
+
+    return update
+
+
+def _account_endpoint(url: str, app_dir: Path | None) -> str | None:
+    """The blob endpoint the app writes to, when the host runs here (same settings)."""
+    if not urls.is_loopback(url):
+        return None
+    try:
+        folder = app_dir or find_app_dir()
+    except ConfigError:
+        folder = None
+    try:
+        setting = resolve_connection(None, os.environ, read_local_settings(folder))
+    except ConfigError:
+        return None
+    return blob_endpoint(setting.connection_string)
+
+
+def _print_result(out: _Out, summary: Summary, final: Snapshot, as_json: bool) -> None:
+    if as_json:
+        out.out.print_json(json.dumps(_summary_json(summary)))
+    else:
+        print_summary(out.out, summary)
+
+
+def _summary_json(summary: Summary) -> dict[str, Any]:
+    p = summary.progress
+    return {
+        "instanceId": summary.snapshot.instance_id,
+        "runtimeStatus": summary.snapshot.runtime_status,
+        "output": summary.snapshot.output,
+        "filesTotal": summary.files_total,
+        "filesCopied": p.files_copied,
+        "filesSkipped": p.files_skipped,
+        "filesFailed": p.files_failed,
+        "failed": [{"path": f.path, "error": f.error} for f in p.failed],
+        "bytes": summary.bytes,
+        "elapsedSeconds": summary.elapsed,
+        "bytesPerSecond": summary.throughput,
+        "container": p.container,
+        "prefix": p.prefix,
+        "accountEndpoint": summary.account_endpoint,
+        "exitCode": int(summary.exit_code),
+    }
+
+
+def _command(verb: str, instance: str, url: str, code: str | None, *extra: str) -> str:
+    """The exact ``site-backup`` command line for another verb on the same instance."""
+    words = [PROGRAM, verb, instance, *extra]
+    if urls.normalize_base(url) != urls.DEFAULT_URL and not urls.is_url(instance):
+        words += ["--url", urls.normalize_base(url)]
+    if code and not urls.is_url(instance) and "SITE_BACKUP_CODE" not in os.environ:
+        words += ["--code", "KEY"]
+    return shlex.join(words)
+
+
+def _print_interrupted(
+    out: _Out,
+    instance_id: str | None,
+    status_url: str | None,
+    url: str,
+    code: str | None,
+    host: LocalHost | None,
+) -> None:
+    if instance_id is None:
+        out.error("interrupted before the backup started")
+        return
+    # In Azure, the status URL the host handed out carries the key its endpoints need.
+    target = status_url if (code and status_url) else instance_id
+    if host is not None and host.started:
+        out.err.print(
+            f"\nInterrupted. The local host this command started is stopping; backup "
+            f"{instance_id} is paused, not lost: it goes on when a host runs on this app again.",
+            soft_wrap=True,
+        )
+        resume = f"{sys.executable} -m devhost {host.app_dir} --port {urls.port_of(url)}"
+        rows = [("resume", resume)]
+    else:
+        out.err.print(
+            f"\nStopped following. Backup {instance_id} goes on in the host at {url}.",
+            soft_wrap=True,
+        )
+        rows = []
+    rows += [
+        ("follow it", _command("status", target, url, code, "--follow")),
+        ("stop it", _command("terminate", target, url, code)),
+    ]
+    print_rows(out.err, rows)
+
+
+def _stop_host(out: _Out, host: LocalHost) -> None:
+    # A second Ctrl-C must not leave the host half-stopped.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        out.note("stopping the local host")
+        exit_code = host.stop()
+        if exit_code not in (0, None):
+            out.note(f"the local host exited with code {exit_code}; its log: {host.log_path}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM takes the Ctrl-C path, so a started host is stopped rather than orphaned."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------------------
+# status, terminate
+# --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("instance")
+@url_option
+@code_option
+@click.option("-f", "--follow", "follow_it", is_flag=True, help="Follow it to the end.")
+@progress_option
+@json_option
+def status(
+    instance: str, url: str, code: str | None, follow_it: bool, progress: bool, as_json: bool
+) -> None:
+    """Show a backup's status and progress. INSTANCE is its id or its status URL.
+
+    Exits like `backup` for a finished backup (0, 3, 4, 5), 0 while it runs.
+    """
+    out = _Out()
+    try:
+        with BackupApi(url, code) as api:
+            status_url = api.status_url(instance)
+            if follow_it:
+                began = time.monotonic()
+                display = ProgressDisplay(out.err, enabled=progress and not as_json)
+                with display:
+                    snapshot = follow(
+                        api,
+                        status_url,
+                        display.update if display.enabled else _phase_logger(out, as_json),
+                    )
+                elapsed = snapshot.server_elapsed() or (time.monotonic() - began)
+            else:
+                snapshot = api.get_status(status_url).snapshot
+                elapsed = snapshot.server_elapsed()
+    except ClientError as error:
+        _fail(out, error)
+    except KeyboardInterrupt:
+        out.err.print("\nStopped following; the backup goes on.", soft_wrap=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    summary = Summary(snapshot, elapsed, _account_endpoint(url, None))
+    _print_result(out, summary, snapshot, as_json)
+    sys.exit(int(summary.exit_code) if snapshot.is_terminal else 0)
+
+
+@main.command()
+@click.argument("instance")
+@url_option
+@code_option
+@click.option("--reason", default="stopped with site-backup terminate", show_default=True)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Wait (up to --timeout) until the host reports the backup terminated.",
+)
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait.")
+def terminate(
+    instance: str, url: str, code: str | None, reason: str, wait: bool, timeout: float
+) -> None:
+    """Stop a running backup. INSTANCE is its id or its status URL.
+
+    Files already copied stay in the container; running copies finish.
+    """
+    out = _Out()
+    try:
+        with BackupApi(url, code) as api:
+            answer = api.terminate(instance, reason)
+            if answer == 410:
+                snapshot = api.get_status(instance).snapshot
+                out.note(f"backup {snapshot.instance_id} already ended: {snapshot.runtime_status}")
+                sys.exit(0)
+            out.note(f"termination of {instance} requested")
+            if not wait:
+                sys.exit(0)
+            snapshot = _wait_terminal(api, instance, timeout)
+    except ClientError as error:
+        _fail(out, error)
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))
+    if snapshot is None:
+        out.note(f"the host has not applied the termination within {timeout:.0f} s")
+        sys.exit(0)
+    summary = Summary(snapshot, snapshot.server_elapsed(), None)
+    print_summary(out.out, summary)
+    sys.exit(0)
+
+
+def _wait_terminal(api: BackupApi, instance: str, timeout: float) -> Snapshot | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = api.get_status(instance).snapshot
+        if snapshot.is_terminal:
+            return snapshot
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------------------
+# verify
+# --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--container",
+    default=None,
+    help="[default: the app's BACKUP_CONTAINER setting (environment, local.settings.json), "
+    "else backups]",
+)
+@click.option("--prefix", default=None, help="Blob name prefix [default: the folder's name].")
+@click.option(
+    "--connection-string",
+    default=None,
+    help="Storage connection string [default: env BACKUP_STORAGE_CONNECTION, else "
+    "AzureWebJobsStorage from the environment or the app's local.settings.json].",
+)
+@json_option
+def verify(
+    directory: Path,
+    container: str | None,
+    prefix: str | None,
+    connection_string: str | None,
+    as_json: bool,
+) -> None:
+    """Compare DIRECTORY with its backup: size and MD5 of every file, missing and extra blobs.
+
+    Exits 0 when they match, 1 on any difference.
+    """
+    # Imported here: the storage SDK takes a moment to load and only verify needs it.
+    from backup_client import storage
+    from backup_client.verify import compare
+    from sitebackup import naming
+
+    out = _Out()
+    try:
+        try:
+            app_dir: Path | None = find_app_dir()
+        except ConfigError:
+            app_dir = None
+        local_settings = read_local_settings(app_dir)
+        setting = resolve_connection(connection_string, os.environ, local_settings)
+        container = resolve_container(container, os.environ, local_settings)
+        root = directory.resolve()
+        prefix = naming.normalize_prefix(
+            prefix if prefix is not None else naming.default_prefix(str(root))
+        )
+        tree = storage.walk_tree(directory, prefix)
+        listing = storage.list_backup(setting.connection_string, container, prefix)
+        report = compare(
+            tree.files,
+            listing.blobs,
+            lambda rel: naming.blob_name(prefix, rel),
+            storage.file_md5,
+            location=f"{container}/{prefix}" if prefix else container,
+        )
+    except ClientError as error:
+        _fail(out, error)
+    except ValueError as error:  # a prefix that cannot be a blob name
+        _fail(out, ConfigError(str(error)))
+    if not listing.container_exists:
+        report.notes.append(f"container {container!r} does not exist at {listing.endpoint}")
+    if tree.skipped_count:
+        example = f", e.g. {tree.skipped[0][0]}: {tree.skipped[0][1]}" if tree.skipped else ""
+        report.notes.append(
+            f"{tree.skipped_count:,} entries left out as a backup leaves them out{example}"
+        )
+    if as_json:
+        out.out.print_json(json.dumps(report.to_json() | {"endpoint": listing.endpoint}))
+    else:
+        print_rows(out.out, report.lines()[:-1])
+        verdict = report.lines()[-1]
+        print_rows(out.out, [verdict], style="green" if report.ok else "red")
+    sys.exit(int(ExitCode.OK if report.ok else ExitCode.DIFFERENCES))

@@ -1,0 +1,198 @@
+"""Start the local host for ``--local`` when nothing answers at the URL, and stop it after.
+
+A host that already answers is reused and left running. One this module starts runs in its own
+session, so the terminal's Ctrl-C reaches only the client, which then stops the host with
+SIGTERM and waits for it: the host keeps its task hub on disk, and a backup it was running
+resumes the next time a host runs on the app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from backup_client import urls
+from backup_client.config import ALLOWED_ROOTS_SETTING, extend_roots, read_local_settings
+from backup_client.errors import LocalHostError
+from devhost.azurite import is_listening
+
+log = logging.getLogger(__name__)
+
+DEFAULT_START_TIMEOUT = 90.0  # the first start may include Azurite's
+STOP_TIMEOUT = 30.0
+_LOG_TAIL = 3000
+
+
+@dataclass
+class LocalHost:
+    """The host the client talks to; ``process`` is set only when the client started it."""
+
+    url: str
+    app_dir: Path | None = None
+    process: subprocess.Popen | None = None
+    workdir: Path | None = None
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.workdir / "host.log" if self.workdir else None
+
+    def log_tail(self, chars: int = _LOG_TAIL) -> str:
+        if self.log_path is None:
+            return ""
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """SIGTERM what this client started and wait (SIGKILL after ``timeout``).
+
+        Returns the exit code, or None when nothing was started. Keeps the log folder when the
+        host did not exit cleanly, so it can be read.
+        """
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            log.info("stopping the local host (pid %d)", self.process.pid)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("the local host did not stop within %.0f s; killing it", timeout)
+                self.process.kill()
+                self.process.wait(timeout)
+        code = self.process.returncode
+        if code == 0 and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        return code
+
+
+def host_command(app_dir: Path, port: int, ready_file: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "devhost",
+        str(app_dir),
+        "--port",
+        str(port),
+        # The SDK's RPC port: any free one, so a host already using the default does not clash.
+        "--rpc-port",
+        "0",
+        "--ready-file",
+        str(ready_file),
+    ]
+
+
+def host_environment(
+    environ: Mapping[str, str], local_settings: Mapping[str, str], backup_root: str
+) -> dict[str, str]:
+    """The host's environment: ours, with the backup root added to the allowed roots.
+
+    The list starts from the environment's value, else the app's local.settings.json value, so
+    the roots the app already allows stay allowed.
+    """
+    env = dict(environ)
+    existing = env.get(ALLOWED_ROOTS_SETTING) or local_settings.get(ALLOWED_ROOTS_SETTING)
+    env[ALLOWED_ROOTS_SETTING] = extend_roots(existing, backup_root)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def ensure_local_host(
+    url: str,
+    app_dir: Path,
+    backup_root: str,
+    timeout: float = DEFAULT_START_TIMEOUT,
+    announce: Callable[[str], None] = lambda message: None,
+) -> LocalHost:
+    """A host answering at ``url``: the one already there, or one started on ``app_dir``."""
+    if not urls.is_loopback(url):
+        raise LocalHostError(
+            f"--local starts a host on this machine, but {url} is not a loopback address; "
+            "drop --local or use a URL such as http://127.0.0.1:7071"
+        )
+    port = urls.port_of(url)
+    if is_listening(port, host=_connect_host(url)):
+        log.info("a host already answers at %s; reusing it", url)
+        return LocalHost(url=urls.normalize_base(url))
+    workdir = Path(tempfile.mkdtemp(prefix="site-backup-host-"))
+    ready_file = workdir / "ready.json"
+    command = host_command(app_dir, port, ready_file)
+    env = host_environment(os.environ, read_local_settings(app_dir), backup_root)
+    announce(f"starting the local host for {app_dir} on port {port}")
+    with open(workdir / "host.log", "wb") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=app_dir,
+            env=env,
+            start_new_session=True,
+        )
+    host = LocalHost(
+        url=urls.normalize_base(url),
+        app_dir=app_dir,
+        process=process,
+        workdir=workdir,
+        command=command,
+    )
+    try:
+        ready = _wait_ready(host, ready_file, timeout)
+    except BaseException:
+        host.stop()
+        raise
+    served = ready.get("url")
+    if isinstance(served, str) and served:
+        host.url = urls.normalize_base(served)
+    log.info("local host ready at %s (pid %d)", host.url, process.pid)
+    return host
+
+
+def _connect_host(url: str) -> str:
+    name = urlsplit(urls.normalize_base(url)).hostname or "127.0.0.1"
+    return "127.0.0.1" if name == "localhost" else name
+
+
+def _wait_ready(host: LocalHost, ready_file: Path, timeout: float) -> dict:
+    """The ready file's content once the host wrote it; raises with the log tail otherwise."""
+    assert host.process is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        if ready_file.exists():
+            try:
+                ready = json.loads(ready_file.read_text())
+            except ValueError:
+                ready = None  # being written
+            if isinstance(ready, dict) and ready.get("pid") in (None, host.process.pid):
+                return ready
+        code = host.process.poll()
+        if code is not None:
+            raise LocalHostError(
+                f"the local host exited with code {code} before it was ready "
+                f"(log: {host.log_path}); its last words:\n{host.log_tail()}"
+            )
+        if time.monotonic() >= deadline:
+            tail = host.log_tail()
+            raise LocalHostError(
+                f"the local host was not ready within {timeout:.0f} s (log: {host.log_path}); "
+                f"its last words:\n{tail}"
+            )
+        time.sleep(0.05)
