@@ -79,7 +79,8 @@ class Job:
         compare = _str(value, "compare", cfg.DEFAULT_COMPARE)
         if compare not in cfg.COMPARE_MODES:
             raise JobError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
-        retry = value.get("retry") or {}
+        retry = value.get("retry")
+        retry = {} if retry is None else retry
         if not isinstance(retry, dict):
             raise JobError("'retry' must be an object with firstIntervalMs and maxAttempts")
         return cls(

@@ -1,0 +1,362 @@
+"""E2_BackupSiteContent and E2_BackupPartition driven by the real SDK with hand-built histories."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import E2_BackupPartition
+import E2_BackupSiteContent
+from sitebackup import names
+from sitebackup.job import Job
+from tests.unit.app.episodes import Episodes
+
+JOB = Job(
+    root="/srv/www",
+    container="backups",
+    prefix="www",
+    partition_size=50,
+    partition_concurrency=2,
+    retry_first_interval_ms=1000,
+    retry_max_attempts=2,
+)
+
+
+def files(count: int, size: int = 10) -> list[dict]:
+    return [{"path": f"d/f{i:04d}.txt", "size": size, "mtimeNs": 1} for i in range(count)]
+
+
+def listing(entries: list[dict], skipped: int = 0) -> dict:
+    return {
+        "root": JOB.root,
+        "files": entries,
+        "filesTotal": len(entries),
+        "bytesTotal": sum(e["size"] for e in entries),
+        "skipped": [{"path": f"link{i}", "reason": "symlink loop"} for i in range(skipped)],
+        "skippedCount": skipped,
+        "containerCreated": True,
+        "error": None,
+    }
+
+
+def partition_summary(count: int, size: int = 10, skipped: int = 0) -> dict:
+    return {
+        "filesDone": count,
+        "filesCopied": count - skipped,
+        "filesSkipped": skipped,
+        "filesFailed": 0,
+        "bytesDone": count * size,
+        "bytesCopied": (count - skipped) * size,
+        "bytesBackedUp": count * size,
+        "failed": [],
+    }
+
+
+def backup(job: Job = JOB) -> Episodes:
+    return Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, job.to_input())
+
+
+def listed(run: Episodes, entries: list[dict], skipped: int = 0):
+    """Episodes 1-2: the listing is scheduled (id 0) and completes."""
+    run.run()
+    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.open(run.completed(0, listing(entries, skipped)))
+    return run.run()
+
+
+def test_first_episode_schedules_the_listing_with_retry_and_reports_listing():
+    state = backup().run()
+
+    assert not state.done and state.error is None
+    (action,) = state.atomic_actions()
+    assert action["actionType"] == 1  # CallActivityWithRetry
+    assert action["functionName"] == names.LIST_ACTIVITY
+    assert json.loads(action["input"]) == JOB.descriptor()
+    assert action["retryOptions"] == {
+        "firstRetryIntervalInMilliseconds": 1000,
+        "maxNumberOfAttempts": 2,
+    }
+    assert state.custom_status["phase"] == "listing"
+    assert state.custom_status["container"] == "backups"
+    assert state.custom_status["prefix"] == "www"
+
+
+def test_a_listed_tree_is_fanned_out_in_partitions_one_wave_at_a_time():
+    state = listed(backup(), files(120), skipped=3)
+
+    subs = [a for a in state.atomic_actions() if a["actionType"] == 2]
+    # 120 files, at most 50 per partition -> 50 + 50 + 20; two partitions per wave.
+    assert len(subs) == 2
+    assert {a["functionName"] for a in subs} == {names.PARTITION_ORCHESTRATOR}
+    inputs = [json.loads(a["input"]) for a in subs]
+    assert [len(i["files"]) for i in inputs] == [50, 50]
+    assert [i["index"] for i in inputs] == [0, 1]
+    assert inputs[0]["files"][0] == files(1)[0]
+    assert inputs[0]["job"] == JOB.descriptor()
+    assert inputs[0]["retry"] == {"firstIntervalMs": 1000, "maxAttempts": 2}
+    status = state.custom_status
+    assert status["phase"] == "copying"
+    assert status["filesTotal"] == 120 and status["bytesTotal"] == 1200
+    assert status["filesDone"] == 0 and status["partitionsTotal"] == 3
+    assert status["skippedEntries"] == 3 and len(status["skipped"]) == 3
+
+
+def test_partition_completions_are_summed_and_reported_until_the_output():
+    run = backup()
+    listed(run, files(120))
+    run.close(
+        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+    )
+
+    run.open(run.sub_completed(2, partition_summary(50, skipped=10)))
+    state = run.run()
+    assert not state.done
+    assert state.custom_status["filesDone"] == 50
+    assert state.custom_status["filesSkipped"] == 10
+    assert state.custom_status["partitionsDone"] == 1
+    assert not [a for a in state.atomic_actions() if a["actionType"] == 2][2:]  # no new wave yet
+
+    run.close()
+    run.open(run.sub_completed(1, partition_summary(50)))
+    state = run.run()
+    subs = [a for a in state.atomic_actions() if a["actionType"] == 2]
+    assert len(subs) == 3  # the second wave: the last 20 files
+    assert len(json.loads(subs[2]["input"])["files"]) == 20
+    assert state.custom_status["filesDone"] == 100 and state.custom_status["bytesDone"] == 1000
+
+    run.close(run.sub_created(3, names.PARTITION_ORCHESTRATOR))
+    run.open(run.sub_completed(3, partition_summary(20)))
+    state = run.run()
+    assert state.done and state.error is None
+    assert state.output == 1200
+    status = state.custom_status
+    assert status["phase"] == "done"
+    assert (status["filesDone"], status["filesCopied"], status["filesSkipped"]) == (120, 110, 10)
+    assert status["bytesDone"] == status["bytesTotal"] == 1200
+    assert status["partitionsDone"] == 3
+
+
+def test_an_empty_tree_completes_with_zero():
+    state = listed(backup(), [])
+
+    assert state.done and state.error is None
+    assert state.output == 0
+    assert state.custom_status["phase"] == "done"
+    assert state.custom_status["filesTotal"] == 0
+
+
+def test_a_failed_partition_counts_its_files_as_failed_and_the_backup_goes_on():
+    run = backup(Job(root="/srv/www", prefix="www", partition_size=50, partition_concurrency=4))
+    listed(run, files(70))
+    run.close(
+        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+    )
+    run.open(
+        run.sub_failed(2, "Orchestrator function 'E2_BackupPartition' failed: boom"),
+        run.sub_completed(1, partition_summary(50)),
+    )
+    state = run.run()
+
+    assert state.done and state.error is None
+    assert state.output == 500  # only the partition that finished holds files
+    status = state.custom_status
+    assert status["filesFailed"] == 20 and status["filesDone"] == 70
+    assert status["failed"][0] == {"path": "d/f0050.txt", "error": "boom"}
+
+
+def test_a_listing_error_fails_the_backup_with_the_reason():
+    run = backup()
+    run.run()
+    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.open(run.completed(0, {"error": "cannot back up '/srv/www': the path does not exist"}))
+    state = run.run()
+
+    assert not state.done
+    assert "cannot list the files to back up" in state.error
+    assert "the path does not exist" in state.error
+
+
+def test_bad_input_fails_with_a_message_naming_the_orchestrator_and_the_field():
+    for value, expected in (
+        ({"root": "relative/dir"}, "'root' must be an absolute path"),
+        ({"container": "backups"}, "'root' must be a non-empty string"),
+        ({"root": "/srv", "container": "Bad_Name"}, "'container' 'Bad_Name' is not valid"),
+        ({"root": "/srv", "partitionSize": 0}, "'partitionSize' must be a positive integer"),
+        (42, "must be a JSON object or a string"),
+    ):
+        state = Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, value).run()
+        assert state.error is not None, value
+        assert state.error.startswith("E2_BackupSiteContent input is not valid"), state.error
+        assert expected in state.error
+        assert state.actions == []
+
+
+def test_input_that_is_not_json_fails_clearly():
+    run = Episodes(
+        E2_BackupSiteContent.main,
+        names.BACKUP_ORCHESTRATOR,
+        None,
+        raw_input=json.dumps("not json"),
+    )
+    state = run.run()
+    assert state.error.startswith("E2_BackupSiteContent input is not JSON")
+
+
+def test_a_bare_string_input_backs_up_that_directory_with_defaults():
+    state = Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, "/srv/www/").run()
+    (action,) = state.atomic_actions()
+    assert json.loads(action["input"]) == {
+        "root": "/srv/www/",
+        "container": "backups",
+        "prefix": "www",
+        "compare": "checksum",
+    }
+
+
+def test_custom_status_stays_small_with_many_long_failures():
+    run = backup(Job(root="/srv/www", prefix="www", partition_size=500))
+    # 40 files make one partition; its failure lists 20 long paths with long errors.
+    entries = [{"path": "x" * 250 + f"/{i}", "size": 1, "mtimeNs": 1} for i in range(40)]
+    listed(run, entries, skipped=500)
+    run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
+    run.open(run.sub_failed(1, "Orchestrator function 'E2_BackupPartition' failed: " + "e" * 900))
+    state = run.run()
+
+    status = state.custom_status
+    assert status["filesFailed"] == 40 and status["skippedEntries"] == 500
+    assert len(json.dumps(status).encode("utf-8")) <= 8000
+    assert 0 < len(status["failed"]) <= 20
+
+
+# --- the partition sub-orchestrator --------------------------------------------------------
+
+
+def partition(entries: list[dict], max_attempts: int = 2) -> Episodes:
+    return Episodes(
+        E2_BackupPartition.main,
+        names.PARTITION_ORCHESTRATOR,
+        {
+            "job": JOB.descriptor(),
+            "retry": {"firstIntervalMs": 1000, "maxAttempts": max_attempts},
+            "index": 0,
+            "files": entries,
+        },
+        instance_id="0" * 32 + ":1",
+    )
+
+
+def copied(entry: dict, status: str = "copied") -> dict:
+    return {"path": entry["path"], "status": status, "bytes": entry["size"], "error": None}
+
+
+def test_a_partition_schedules_one_copy_with_retry_per_file():
+    entries = files(3)
+    state = partition(entries).run()
+
+    copies = state.atomic_actions()
+    assert [a["actionType"] for a in copies] == [1, 1, 1]
+    assert {a["functionName"] for a in copies} == {names.COPY_ACTIVITY}
+    assert [json.loads(a["input"]) for a in copies] == [
+        {"job": JOB.descriptor(), "file": entry} for entry in entries
+    ]
+    assert copies[0]["retryOptions"]["maxNumberOfAttempts"] == 2
+    # One task_all over the files: a single top-level action.
+    assert len(state.actions) == 1 and state.actions[0]["actionType"] == 12
+
+
+def test_a_failed_copy_is_retried_by_the_host_and_its_success_counts():
+    entries = files(2)
+    run = partition(entries)
+    run.run()
+    run.close(run.scheduled(0, names.COPY_ACTIVITY), run.scheduled(1, names.COPY_ACTIVITY))
+    run.open(
+        run.failed(0, names.COPY_ACTIVITY, "StorageError: HTTP 503 ServerBusy"),
+        run.completed(1, copied(entries[1], "skipped")),
+    )
+    state = run.run()
+    # Not failed, not done: the retry policy (in the action) makes the host wait and retry.
+    assert not state.done and state.error is None
+
+    created, fired = run.timer(2, run.now + timedelta(seconds=1))
+    run.close(created)
+    run.open(fired)
+    assert not run.run().done
+    run.close(run.scheduled(3, names.COPY_ACTIVITY))
+    run.open(run.completed(3, copied(entries[0])))
+    state = run.run()
+
+    assert state.done and state.error is None
+    assert state.output["filesCopied"] == 1 and state.output["filesSkipped"] == 1
+    assert state.output["bytesBackedUp"] == 20 and state.output["filesFailed"] == 0
+
+
+def test_a_copy_failing_every_attempt_is_reported_and_the_other_files_still_count():
+    entries = files(3)
+    run = partition(entries)
+    run.run()
+    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(3)))
+    run.open(
+        run.failed(1, names.COPY_ACTIVITY, "StorageError: storage unreachable"),
+        run.completed(0, copied(entries[0])),
+    )
+    run.run()
+    created, fired = run.timer(3, run.tick())
+    run.close(created)
+    run.open(fired)
+    run.run()
+    run.close(run.scheduled(4, names.COPY_ACTIVITY))
+    run.open(run.failed(4, names.COPY_ACTIVITY, "StorageError: still unreachable"))
+    run.run()
+    # After the last attempt DTFx waits on one more (immediate) timer before giving up.
+    created, fired = run.timer(5, run.now)
+    run.close(created)
+    run.open(fired)
+    state = run.run()
+    assert not state.done  # file 2 is still being copied
+
+    run.close()
+    run.open(run.completed(2, copied(entries[2])))
+    state = run.run()
+    assert state.done and state.error is None
+    summary = state.output
+    assert (summary["filesCopied"], summary["filesFailed"], summary["filesDone"]) == (2, 1, 3)
+    assert summary["bytesBackedUp"] == 20 and summary["bytesDone"] == 30
+    assert summary["failed"] == [
+        {"path": entries[1]["path"], "error": "StorageError: still unreachable"}
+    ]
+
+
+def test_a_file_reported_failed_by_the_activity_is_counted_as_failed():
+    entries = files(2)
+    run = partition(entries)
+    run.run()
+    run.close(run.scheduled(0, names.COPY_ACTIVITY), run.scheduled(1, names.COPY_ACTIVITY))
+    run.open(
+        run.completed(0, copied(entries[0])),
+        run.completed(
+            1,
+            {"path": entries[1]["path"], "status": "failed", "bytes": 0, "error": "vanished"},
+        ),
+    )
+    state = run.run()
+    assert state.done
+    assert state.output["filesFailed"] == 1
+    assert state.output["failed"] == [{"path": entries[1]["path"], "error": "vanished"}]
+    assert state.output["bytesBackedUp"] == 10
+
+
+def test_an_empty_partition_returns_an_empty_summary():
+    state = partition([]).run()
+    assert state.done and state.output["filesDone"] == 0
+
+
+def test_a_partition_with_a_malformed_file_list_fails_clearly():
+    run = Episodes(
+        E2_BackupPartition.main,
+        names.PARTITION_ORCHESTRATOR,
+        {"job": JOB.descriptor(), "files": [{"path": 3}]},
+    )
+    state = run.run()
+    assert "files[0] must be an object with 'path'" in state.error
