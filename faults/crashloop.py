@@ -1,0 +1,271 @@
+"""The crash loop: back up a tree, SIGKILL the host at a chosen moment, restart, check.
+
+Each run aims at one phase of the backup, in turn:
+- ``listing``: right after the backup starts, while the file list is being made;
+- ``fan-out``: while partitions of copies run (a random number of them finished);
+- ``final``: once every partition has finished, while the parent replays its history and
+  completes.
+The host's log says when a phase is reached; a random delay then picks the moment. After the
+kill the host is started again on the same task hub; the run passes when the backup ends
+Completed with the tree's byte count as output, nothing failed, and every blob holds exactly
+its file's bytes (MD5) and claims no other checksum.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azure.storage.blob import BlobServiceClient
+
+from devhost import azurite as azurite_launcher
+from faults import FaultError
+from faults.blobcheck import compare, read_blobs
+from faults.hostlog import FAN_OUT, FINAL, LISTING, PHASES, BackupProgress, LogTail
+from faults.trees import build_tree, total_bytes
+from tests.support.host_process import TERMINAL, HostProcess, HostProcessError
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+START_PATH = "/orchestrators/E2_BackupSiteContent"
+_POLL = 0.001  # the log is read every millisecond while a kill is being aimed
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    workdir: Path
+    runs: int = 20
+    files: int = 3000
+    max_size: int = 2048
+    seed: int = 1
+    phases: Sequence[str] = PHASES
+    run_timeout: float = 300.0
+    app_dir: Path = PROJECT_DIR
+    keep: bool = False  # keep trees, task hubs and containers of passing runs too
+
+
+@dataclass(frozen=True)
+class KillPlan:
+    """When to kill: once ``phase`` is reached (and, in the fan-out, ``after_partitions``
+    partitions have finished), ``delay`` seconds later."""
+
+    phase: str
+    delay: float
+    fan_out_fraction: float = 0.0
+
+    def due(self, progress: BackupProgress) -> bool:
+        """Whether the trigger has happened (the delay is counted from then)."""
+        if self.phase == LISTING:
+            return progress.parent_status is not None
+        if progress.partitions_total is None:
+            return False
+        done = len(progress.partitions_completed)
+        if self.phase == FAN_OUT:
+            return done >= int(self.fan_out_fraction * progress.partitions_total)
+        return done >= progress.partitions_total
+
+
+def plan_kill(rng: random.Random, phase: str) -> KillPlan:
+    """A random moment inside ``phase`` (delays sized to what each phase lasts)."""
+    if phase == LISTING:
+        return KillPlan(LISTING, delay=rng.uniform(0.0, 0.05))
+    if phase == FAN_OUT:
+        return KillPlan(FAN_OUT, delay=rng.uniform(0.0, 0.4), fan_out_fraction=rng.random() * 0.9)
+    if phase == FINAL:
+        return KillPlan(FINAL, delay=rng.uniform(0.0, 0.008))
+    raise FaultError(f"unknown phase {phase!r}; known: {', '.join(PHASES)}")
+
+
+@dataclass
+class RunResult:
+    index: int
+    plan: KillPlan
+    landed: str = ""  # the phase the log showed when the host died
+    partitions_done_at_kill: int = 0
+    partitions_total: int = 0
+    output: Any = None
+    expected_output: int = 0
+    runtime_status: str = ""
+    files_copied: int = 0
+    files_skipped: int = 0  # re-run after the crash, found already in storage
+    seconds_to_kill: float = 0.0
+    seconds_to_recover: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def describe(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        line = (
+            f"run {self.index + 1:>3}: aimed {self.plan.phase:<8} landed {self.landed:<9} "
+            f"partitions {self.partitions_done_at_kill}/{self.partitions_total} "
+            f"kill after {self.seconds_to_kill:5.2f}s, recovered in "
+            f"{self.seconds_to_recover:5.2f}s, re-copied {self.files_skipped:>3} -> {verdict}"
+        )
+        if self.problems:
+            line += "".join(f"\n      {problem}" for problem in self.problems[:20])
+        return line
+
+
+@dataclass
+class LoopResult:
+    config: LoopConfig
+    runs: list[RunResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> int:
+        return sum(not run.ok for run in self.runs)
+
+    def landed_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.landed] = counts.get(run.landed, 0) + 1
+        return counts
+
+
+def _host_env(connection_string: str, roots: Path) -> dict[str, str]:
+    return {"AzureWebJobsStorage": connection_string, "BACKUP_ALLOWED_ROOTS": str(roots)}
+
+
+def _aim(host: HostProcess, tail: LogTail, progress: BackupProgress, plan: KillPlan) -> None:
+    """Follow the log until the plan's moment, then SIGKILL the host."""
+    fire_at: float | None = None
+    deadline = time.monotonic() + 120
+    while True:
+        for line in tail.lines():
+            progress.feed(line)
+        now = time.monotonic()
+        if fire_at is None and plan.due(progress):
+            fire_at = now + plan.delay
+        if fire_at is not None and now >= fire_at:
+            break
+        if progress.phase in ("completed", "failed", "terminated") or not host.running:
+            break
+        if now > deadline:
+            log.warning("the %s phase never showed in the host log; killing anyway", plan.phase)
+            break
+        time.sleep(_POLL)
+    host.kill()
+    for line in tail.lines():  # what the host logged before it died
+        progress.feed(line)
+
+
+def _start_backup(host: HostProcess, tree: Path, container: str) -> tuple[str, str]:
+    answer = host.request(
+        "POST",
+        START_PATH,
+        json.dumps({"path": str(tree), "container": container}),
+        {"Content-Type": "application/json"},
+    )
+    if answer.status != 202:
+        raise FaultError(f"the backup did not start: HTTP {answer.status} {answer.body[:500]!r}")
+    body = answer.json()
+    return body["id"], answer.headers["Location"]
+
+
+def _check_final(result: RunResult, status: dict, files: int) -> None:
+    result.runtime_status = status.get("runtimeStatus", "")
+    result.output = status.get("output")
+    custom = status.get("customStatus") or {}
+    result.files_copied = int(custom.get("filesCopied") or 0)
+    result.files_skipped = int(custom.get("filesSkipped") or 0)
+    if result.runtime_status != "Completed":
+        result.problems.append(f"ended {result.runtime_status}: {json.dumps(result.output)[:500]}")
+        return
+    if result.output != result.expected_output:
+        result.problems.append(f"output {result.output!r}, expected {result.expected_output}")
+    if custom.get("filesFailed"):
+        result.problems.append(f"files failed: {json.dumps(custom.get('failed'))[:500]}")
+    if custom.get("filesDone") != files:
+        result.problems.append(f"filesDone {custom.get('filesDone')} of {files}")
+
+
+def run_once(
+    index: int,
+    config: LoopConfig,
+    plan: KillPlan,
+    service: BlobServiceClient,
+    connection_string: str,
+) -> RunResult:
+    """One backup with one kill; returns what happened and every problem found."""
+    result = RunResult(index, plan)
+    roots = config.workdir / "roots"
+    tree = roots / f"site-{index:03d}"
+    state = config.workdir / f"run-{index:03d}"
+    container = (
+        f"crash-{config.seed}-{index:03d}-{random.Random(time.time_ns()).getrandbits(24):06x}"
+    )
+    manifest = build_tree(
+        tree, config.files, seed=config.seed * 100_003 + index, max_size=config.max_size
+    )
+    result.expected_output = total_bytes(manifest)
+    host = HostProcess(config.app_dir, state, _host_env(connection_string, roots))
+    try:
+        host.start()
+        tail = LogTail(host.log_path)
+        started = time.monotonic()
+        instance_id, _ = _start_backup(host, tree, container)
+        progress = BackupProgress(instance_id)
+        _aim(host, tail, progress, plan)
+        result.seconds_to_kill = time.monotonic() - started
+        result.landed = progress.phase
+        result.partitions_done_at_kill = len(progress.partitions_completed)
+        result.partitions_total = progress.partitions_total or 0
+        restarted = time.monotonic()
+        host.start()
+        status = host.wait_for_status(instance_id, TERMINAL, timeout=config.run_timeout)
+        result.seconds_to_recover = time.monotonic() - restarted
+        _check_final(result, status, len(manifest))
+        blobs = read_blobs(service.get_container_client(container), tree.name)
+        result.problems.extend(compare(manifest, blobs, tree.name))
+    except (FaultError, HostProcessError, OSError) as error:
+        result.problems.append(f"{type(error).__name__}: {error}")
+    finally:
+        if host.running:
+            try:
+                host.stop()
+            except HostProcessError as error:
+                result.problems.append(f"host did not stop cleanly: {error}")
+    if result.ok and not config.keep:
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+        service.delete_container(container)
+    elif not result.ok:
+        result.problems.append(
+            f"kept for a look: tree {tree}, host state {state}, container {container}"
+        )
+    return result
+
+
+def crash_loop(config: LoopConfig, on_run: Callable[[RunResult], None] | None = None) -> LoopResult:
+    """``config.runs`` runs against one Azurite of its own (on disk, in the work folder)."""
+    rng = random.Random(config.seed)
+    config.workdir.mkdir(parents=True, exist_ok=True)
+    loop = LoopResult(config)
+    began = time.monotonic()
+    server = azurite_launcher.start(
+        config.workdir / "azurite", services=("blob",), in_memory=False, project_dir=PROJECT_DIR
+    )
+    try:
+        service = BlobServiceClient.from_connection_string(server.connection_string)
+        for index in range(config.runs):
+            plan = plan_kill(rng, config.phases[index % len(config.phases)])
+            result = run_once(index, config, plan, service, server.connection_string)
+            loop.runs.append(result)
+            if on_run:
+                on_run(result)
+    finally:
+        server.stop()
+        loop.seconds = time.monotonic() - began
+    return loop

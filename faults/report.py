@@ -1,0 +1,54 @@
+"""The crash loop's result as text: a summary for the console and a record for RESULTS.md."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import psutil
+
+from faults.crashloop import LoopResult
+
+
+def summary(loop: LoopResult) -> str:
+    landed = ", ".join(f"{phase} {count}" for phase, count in sorted(loop.landed_counts().items()))
+    recover = [run.seconds_to_recover for run in loop.runs if run.ok]
+    longest = max(recover, default=0.0)
+    return (
+        f"runs: {len(loop.runs)}, failures: {loop.failures}\n"
+        f"kills landed: {landed or 'none'}\n"
+        f"files per run: {loop.config.files}, seed: {loop.config.seed}, "
+        f"longest recovery: {longest:.1f} s, total time: {loop.seconds:.0f} s"
+    )
+
+
+def markdown(loop: LoopResult, command: str) -> str:
+    """The record committed as ``faults/RESULTS.md`` after a long run."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = f"{psutil.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    rows = "\n".join(
+        f"| {run.index + 1} | {run.plan.phase} | {run.landed} | "
+        f"{run.partitions_done_at_kill}/{run.partitions_total} | {run.seconds_to_kill:.2f} | "
+        f"{run.seconds_to_recover:.2f} | {run.files_skipped} | "
+        f"{'ok' if run.ok else 'FAILED: ' + run.problems[0].replace('|', '/')[:120]} |"
+        for run in loop.runs
+    )
+    return f"""# Crash loop: last long run
+
+`{command}` on {when} ({machine}).
+
+**runs: {len(loop.runs)}, failures: {loop.failures}**
+
+Each run backs up a fresh tree of {loop.config.files} files (seed {loop.config.seed}), SIGKILLs
+the local host once at the moment aimed at, starts it again on the same task hub, and checks
+that the backup ends Completed with the tree's byte count as output, no file failed, and every
+blob holds its file's bytes with a matching Content-MD5. "Landed" is the phase the host's log
+showed when it died; "re-copied" counts copies that ran again after the restart and found
+their blob already written (work that was in flight at the kill).
+
+| run | aimed | landed | partitions done | kill at (s) | recovery (s) | re-copied | result |
+|---:|---|---|---|---:|---:|---:|---|
+{rows}
+
+Total time: {loop.seconds:.0f} s.
+"""
