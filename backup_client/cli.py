@@ -28,7 +28,7 @@ from backup_client.config import (
 )
 from backup_client.display import ProgressDisplay, print_rows, print_summary
 from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
-from backup_client.follow import follow
+from backup_client.follow import POLL_CEILING, follow
 from backup_client.local_host import LocalHost, ensure_local_host
 from backup_client.progress import Snapshot, Summary
 
@@ -55,6 +55,13 @@ json_option = click.option(
 )
 progress_option = click.option(
     "--progress/--no-progress", default=True, help="Show the live progress bar (stderr)."
+)
+poll_option = click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=POLL_CEILING,
+    show_default=True,
+    help="Longest wait between two status polls, in seconds (a shorter Retry-After wins).",
 )
 
 
@@ -111,6 +118,7 @@ def main(verbose: int) -> None:
     "folder, and stop it at the end.",
 )
 @progress_option
+@poll_option
 @json_option
 def backup(
     directory: str,
@@ -120,6 +128,7 @@ def backup(
     prefix: str | None,
     local: bool,
     progress: bool,
+    poll_interval: float,
     as_json: bool,
 ) -> None:
     """Back up DIRECTORY and follow the backup to its end.
@@ -161,6 +170,7 @@ def backup(
                         api,
                         status_url,
                         display.update if display.enabled else _phase_logger(out, as_json),
+                        poll_ceiling=poll_interval,
                     )
                 elapsed = time.monotonic() - began
             summary = Summary(final, elapsed, _account_endpoint(url, app_dir))
@@ -324,9 +334,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @code_option
 @click.option("-f", "--follow", "follow_it", is_flag=True, help="Follow it to the end.")
 @progress_option
+@poll_option
 @json_option
 def status(
-    instance: str, url: str, code: str | None, follow_it: bool, progress: bool, as_json: bool
+    instance: str,
+    url: str,
+    code: str | None,
+    follow_it: bool,
+    progress: bool,
+    poll_interval: float,
+    as_json: bool,
 ) -> None:
     """Show a backup's status and progress. INSTANCE is its id or its status URL.
 
@@ -344,6 +361,7 @@ def status(
                         api,
                         status_url,
                         display.update if display.enabled else _phase_logger(out, as_json),
+                        poll_ceiling=poll_interval,
                     )
                 elapsed = snapshot.server_elapsed() or (time.monotonic() - began)
             else:
