@@ -57,6 +57,8 @@ log = logging.getLogger("devhost.app")
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 CONTEXT_PARAMETER = "context"
 NOT_SUPPORTED = "not supported by this host"
+# An activity cut short by shutdown runs again after the restart instead of failing.
+_STOPPING = ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
 
 
 class AppLoadError(HostError):
@@ -300,6 +302,8 @@ class FunctionApp:
             )
         if function.error or function.main is None:
             return _activity_failure(function.name, function.error or "not loaded", "")
+        if self._closing:
+            return _STOPPING
         invocation_id = str(uuid.uuid4())
         started = time.perf_counter()
         logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
@@ -317,7 +321,7 @@ class FunctionApp:
         except Exception as error:  # noqa: BLE001 - every failure becomes TaskFailed
             if self._closing:
                 # Host stopping: the activity must run again, not be recorded as failed.
-                return ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
+                return _STOPPING
             outcome = _activity_failure(
                 function.name, f"{type(error).__name__}: {error}", _stack_text(error)
             )
@@ -418,6 +422,8 @@ class FunctionApp:
         return result
 
     def _activities(self) -> ThreadPoolExecutor:
+        if self._closing:
+            raise RuntimeError("host is stopping")
         if self._activity_pool is None:
             self._activity_pool = ThreadPoolExecutor(
                 self.config.max_concurrent_activities, thread_name_prefix="activity"
@@ -425,6 +431,8 @@ class FunctionApp:
         return self._activity_pool
 
     def _http(self) -> ThreadPoolExecutor:
+        if self._closing:
+            raise RuntimeError("host is stopping")
         if self._http_pool is None:
             workers = self.http_threads or min(32, (os.cpu_count() or 1) + 4)
             self._http_pool = ThreadPoolExecutor(workers, thread_name_prefix="http")

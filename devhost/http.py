@@ -163,10 +163,12 @@ class HostServer:
         return sock
 
     async def _serve(self, application: web.Application, sock: socket.socket) -> None:
-        runner = web.AppRunner(application, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            application, access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
         await runner.setup()
         self._runners.append(runner)
-        await web.SockSite(runner, sock, shutdown_timeout=5.0).start()
+        await web.SockSite(runner, sock).start()
 
     async def stop_accepting(self) -> None:
         """Close the listening sockets; requests in progress may finish."""

@@ -93,14 +93,14 @@ class Host:
         await self.hub.stop(self.settings.stop_grace)
         await asyncio.to_thread(self.app.close, True)
         await self.server.close()
-        await _close_sdk_session()
+        await close_sdk_session()
         self.store.close()
         if self.azurite is not None:
             await asyncio.to_thread(self.azurite.stop)
         log.info("Host stopped")
 
 
-async def _close_sdk_session() -> None:
+async def close_sdk_session() -> None:
     """Close the durable SDK's shared aiohttp session (the worker process would just exit)."""
     http_utils = sys.modules.get("azure.durable_functions.models.utils.http_utils")
     close = getattr(http_utils, "_close_session", None)

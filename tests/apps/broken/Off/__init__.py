@@ -1,0 +1,2 @@
+def main(req):
+    return "disabled functions do not answer"

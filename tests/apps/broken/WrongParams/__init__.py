@@ -1,0 +1,2 @@
+def main(request):
+    return "wrong parameter name"

@@ -1,0 +1,2 @@
+async def main(value: int) -> int:
+    return value * value

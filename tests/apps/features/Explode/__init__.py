@@ -1,0 +1,2 @@
+async def main(message: str) -> str:
+    raise ValueError(message)

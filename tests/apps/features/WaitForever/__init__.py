@@ -1,0 +1,9 @@
+import azure.durable_functions as df
+
+
+def orchestrator_function(context: df.DurableOrchestrationContext):
+    value = yield context.wait_for_external_event("Go")
+    return value
+
+
+main = df.Orchestrator.create(orchestrator_function)
