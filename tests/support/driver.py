@@ -38,7 +38,14 @@ from devhost.contracts import (
 from devhost.outcome import outcome_from_exception, outcome_from_result
 from devhost.replay import decide
 
-__all__ = ["DEFAULT_START", "Driver", "Instance", "DriverError", "encode_result"]
+__all__ = [
+    "DEFAULT_START",
+    "Driver",
+    "DriverError",
+    "Instance",
+    "encode_result",
+    "invoke_orchestrator",
+]
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -63,6 +70,18 @@ def _decode_input(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def invoke_orchestrator(
+    handle: Callable[[str], Any], instance_id: str, history: list[dict]
+) -> OrchestratorOutcome:
+    """Run an SDK orchestrator handle once on ``history`` and read its answer."""
+    payload = h.orchestration_payload(instance_id=instance_id, history=history)
+    try:
+        answer = handle(payload)
+    except Exception as exc:  # the SDK reports user-code failures by raising
+        return outcome_from_exception(exc)
+    return outcome_from_result(answer)
 
 
 @dataclass
@@ -114,6 +133,7 @@ class Driver:
         start: datetime = DEFAULT_START,
         step: timedelta = timedelta(milliseconds=1),
         hold_quiet: bool = False,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         """``orchestrators`` maps names to generator functions (wrapped with the real
         ``Orchestrator.create``) or to handles already wrapped; ``activities`` maps names to
@@ -122,12 +142,14 @@ class Driver:
         moves after each episode and activity, so timestamps stay distinct. With
         ``hold_quiet`` the driver keeps completions of the decision's quiet ids in the inbox,
         as the dispatcher may, until one fails, another event arrives or all have completed.
+        ``new_id`` makes instance and execution ids (default: random hex GUIDs).
         """
         self.handles = {name: self._wrap(fn) for name, fn in orchestrators.items()}
         self.activities = dict(activities or {})
         self.now = start
         self.step = step
         self.hold_quiet = hold_quiet
+        self.new_id = new_id or (lambda: uuid.uuid4().hex)
         self.instances: dict[str, Instance] = {}
         self.pending: list[_PendingActivity] = []
         self.timers: list[tuple[datetime, str, int]] = []
@@ -162,7 +184,7 @@ class Driver:
         raw_input: str | None = None,
     ) -> str:
         """Create an instance as the client's ``start_new`` does (input double-encoded)."""
-        instance_id = instance_id or uuid.uuid4().hex
+        instance_id = instance_id or self.new_id()
         stored = raw_input
         if stored is None and input is not None:
             stored = json.dumps(json.dumps(input))
@@ -175,7 +197,7 @@ class Driver:
         resolved = self._resolve(self.handles, name)
         if resolved is None:
             raise DriverError(f"no orchestrator named {name!r}")
-        execution_id = uuid.uuid4().hex
+        execution_id = self.new_id()
         instance = Instance(instance_id=instance_id, name=resolved, execution_id=execution_id)
         instance.inbox.append(
             h.execution_started(
@@ -211,12 +233,7 @@ class Driver:
     # -- episodes --------------------------------------------------------------------------
 
     def invoke(self, instance: Instance, history: list[dict]) -> OrchestratorOutcome:
-        payload = h.orchestration_payload(instance_id=instance.instance_id, history=history)
-        try:
-            answer = self.handles[instance.name](payload)
-        except Exception as exc:  # the SDK reports user-code failures by raising
-            return outcome_from_exception(exc)
-        return outcome_from_result(answer)
+        return invoke_orchestrator(self.handles[instance.name], instance.instance_id, history)
 
     def _ready_events(self, instance: Instance) -> list[dict]:
         """The inbox events the next episode takes (quiet completions may be held)."""
@@ -287,7 +304,7 @@ class Driver:
         return decision
 
     def _continue_as_new(self, instance: Instance, decision: EpisodeDecision) -> None:
-        instance.execution_id = uuid.uuid4().hex
+        instance.execution_id = self.new_id()
         instance.generations += 1
         parent = h.find_execution_started(instance.history)
         instance.history = []
