@@ -23,6 +23,7 @@ __all__ = [
     "orchestrator_started",
     "orchestrator_completed",
     "execution_started",
+    "parent_instance",
     "task_scheduled",
     "task_completed",
     "task_failed",

@@ -341,6 +341,15 @@ def test_terminate_without_running_the_orchestrator():
     assert scheduled_ids(decision) == [("EXECUTION_COMPLETED", 2)]
 
 
+def test_suspension_events_do_not_change_the_walk():
+    history = History().scheduled(0, "A").next()
+    history.add(h.execution_suspended(history.now, "pause")).next()
+    history.add(h.execution_resumed(history.now, "go")).completed(0)
+    decision = run(history, [activity("A"), activity("B")])
+    assert scheduled_ids(decision) == [("TASK_SCHEDULED", 1)]
+    assert decision.status == RuntimeStatus.RUNNING
+
+
 def test_no_outcome_and_no_termination_is_a_caller_error():
     with pytest.raises(ReplayError):
         run(History().next(), outcome=None)
