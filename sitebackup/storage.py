@@ -174,8 +174,11 @@ def service_client(
             return client
         options: dict[str, Any] = {
             "transport": _transport(pool_size),
-            # Short SDK-level retries for blips; the orchestration retries whole files.
-            "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
+            # Two quick SDK-level retries (about 3 s, then 5 s) absorb blips within one
+            # request; longer outages are the orchestration's retry policy's job.
+            "retry_policy": ExponentialRetry(
+                initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
+            ),
             "max_single_put_size": single_put_size,
             "max_block_size": block_size,
         }

@@ -1,0 +1,40 @@
+"""Fixtures for the app's integration tests: settings pointing at the session's Azurite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Path:
+    """The allowed root; each test creates its trees below it."""
+    path = tmp_path / "sites"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(sites: Path, storage_connection_string: str, unique_name: str) -> dict[str, str]:
+    """App settings as the functions read them (passed explicitly, not via os.environ)."""
+    return {
+        "BACKUP_ALLOWED_ROOTS": str(sites),
+        "BACKUP_STORAGE_CONNECTION": storage_connection_string,
+        "BACKUP_CONTAINER": unique_name,
+        # Small blocks so a few-MB file already goes up in several blocks.
+        "BACKUP_BLOCK_SIZE_MB": "1",
+    }
+
+
+@pytest.fixture
+def container(storage_connection_string: str, unique_name: str) -> Iterator[ContainerClient]:
+    """The test's container, for checking what landed there; deleted afterwards."""
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    client = service.get_container_client(unique_name)
+    yield client
+    if client.exists():
+        client.delete_container()
+    service.close()

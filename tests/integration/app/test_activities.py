@@ -1,0 +1,223 @@
+"""E2_GetFileList and E2_CopyFileToBlob against a real Azurite."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from sitebackup import activities, storage
+from sitebackup.errors import StorageError
+from tests.integration.app.blobs import (
+    TREE,
+    assert_backup_matches,
+    run_backup,
+    statuses,
+    write_tree,
+)
+
+
+@pytest.fixture
+def site(sites):
+    root = sites / "www"
+    write_tree(root)
+    return root
+
+
+def job_for(root, env, **extra):
+    return {"root": str(root), "container": env["BACKUP_CONTAINER"], "prefix": "www", **extra}
+
+
+def test_the_whole_tree_round_trips_byte_for_byte(site, env, container):
+    listing, results = run_backup(job_for(site, env), env)
+
+    assert listing["containerCreated"] is True
+    assert listing["filesTotal"] == len(TREE)
+    assert set(statuses(results).values()) == {"copied"}
+    assert sum(r["bytes"] for r in results) == sum(len(c) for c in TREE.values())
+    assert assert_backup_matches(site, container, "www") == len(TREE)
+    types = {blob.name: blob.content_settings.content_type for blob in container.list_blobs()}
+    assert types["www/index.html"] == "text/html"
+    assert types["www/css/site.css"] == "text/css"
+    assert types["www/empty.txt"] == "text/plain"
+
+
+def test_a_rerun_uploads_nothing(site, env, container):
+    run_backup(job_for(site, env), env)
+    etags = {blob.name: blob.etag for blob in container.list_blobs()}
+
+    listing, results = run_backup(job_for(site, env), env)
+
+    assert listing["containerCreated"] is False
+    assert set(statuses(results).values()) == {"skipped"}
+    assert {blob.name: blob.etag for blob in container.list_blobs()} == etags
+
+
+def test_a_changed_file_is_uploaded_again_and_only_it(site, env, container):
+    run_backup(job_for(site, env), env)
+    (site / "css/site.css").write_bytes(b"body { color: red; }")
+
+    _, results = run_backup(job_for(site, env), env)
+
+    assert statuses(results)["css/site.css"] == "copied"
+    assert [status for status in statuses(results).values()].count("copied") == 1
+    assert_backup_matches(site, container, "www")
+
+
+def test_checksum_mode_catches_a_change_that_kept_size_and_mtime(site, env, container):
+    path = site / "index.html"
+    run_backup(job_for(site, env), env)
+    before = path.stat()
+    path.write_bytes(b"<h1>HOME</h1>")  # same length
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    _, fast = run_backup(job_for(site, env, compare="mtime"), env)
+    assert statuses(fast)["index.html"] == "skipped"  # the documented cost of the fast mode
+
+    _, thorough = run_backup(job_for(site, env), env)
+    assert statuses(thorough)["index.html"] == "copied"
+    assert container.download_blob("www/index.html").readall() == b"<h1>HOME</h1>"
+
+
+def test_a_vanished_file_is_reported_not_raised(site, env, container):
+    listing = activities.list_files(job_for(site, env), env)
+    entry = next(e for e in listing["files"] if e["path"] == "index.html")
+    (site / "index.html").unlink()
+
+    result = activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+
+    assert result == {
+        "path": "index.html",
+        "status": "failed",
+        "bytes": 0,
+        "error": "the file no longer exists",
+    }
+    assert not container.get_blob_client("www/index.html").exists()
+
+
+def test_a_file_that_keeps_changing_is_not_committed(site, env, container):
+    path = site / "big/blocks.bin"
+    activities.list_files(job_for(site, env), env)  # creates the container
+    entry = {"path": "big/blocks.bin", "size": path.stat().st_size, "mtimeNs": 0}
+    stop = threading.Event()
+
+    def keep_touching() -> None:
+        while not stop.is_set():
+            os.utime(path)
+            time.sleep(0.001)
+
+    toucher = threading.Thread(target=keep_touching)
+    toucher.start()
+    try:
+        result = activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+    finally:
+        stop.set()
+        toucher.join()
+
+    assert result["status"] == "failed"
+    assert "kept changing" in result["error"]
+    assert not container.get_blob_client("www/big/blocks.bin").exists()
+
+
+def test_a_root_outside_the_allowed_roots_is_refused_by_both_activities(tmp_path, env, container):
+    outside = tmp_path / "elsewhere"
+    write_tree(outside, {"secret.txt": b"no"})
+    job = job_for(outside, env)
+
+    listing = activities.list_files(job, env)
+    assert "outside the allowed roots" in listing["error"]
+    result = activities.copy_one(
+        {"job": job, "file": {"path": "secret.txt", "size": 2, "mtimeNs": 0}}, env
+    )
+    assert result["status"] == "failed" and "outside the allowed roots" in result["error"]
+    assert not container.exists()
+
+
+def test_a_file_whose_link_now_leaves_the_root_is_refused(tmp_path, site, env, container):
+    (tmp_path / "secret.txt").write_text("secret")
+    (site / "link.txt").symlink_to(site / "index.html")
+    listing = activities.list_files(job_for(site, env), env)
+    entry = next(e for e in listing["files"] if e["path"] == "link.txt")
+    (site / "link.txt").unlink()
+    (site / "link.txt").symlink_to(tmp_path / "secret.txt")
+
+    result = activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+
+    assert result["status"] == "failed"
+    assert "outside the backup root" in result["error"]
+    assert not container.get_blob_client("www/link.txt").exists()
+
+
+def test_copies_never_create_the_container(site, env, container):
+    entry = {"path": "index.html", "size": 13, "mtimeNs": 0}
+    with pytest.raises(StorageError, match="storage request failed"):
+        activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+    assert not container.exists()
+
+
+def test_one_storage_client_per_process(site, env):
+    tuning = activities.tuning_for(activities.cfg.load(env))
+    target = storage.resolve_target(env)
+    first = storage.service_client(
+        target, pool_size=32, single_put_size=tuning.single_put_limit, block_size=tuning.block_size
+    )
+    run_backup(job_for(site, env), env)
+    again = storage.service_client(
+        target, pool_size=32, single_put_size=tuning.single_put_limit, block_size=tuning.block_size
+    )
+    assert first is again
+
+
+def test_unreachable_storage_raises_for_the_retry_policy_without_leaking_the_key(site, env):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    env = {
+        **env,
+        "BACKUP_STORAGE_CONNECTION": (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+        ),
+    }
+    with pytest.raises(StorageError) as caught:
+        activities.list_files(job_for(site, env), env)
+    assert "could not be reached" in str(caught.value)
+    assert key not in str(caught.value)
+
+
+def test_listing_reports_skipped_entries(site, env, container):
+    (site / "outside-link").symlink_to("/etc")
+    os.mkfifo(site / "pipe")
+    listing = activities.list_files(job_for(site, env), env)
+    assert listing["skippedCount"] == 2
+    assert {entry["path"] for entry in listing["skipped"]} == {"outside-link", "pipe"}
+
+
+def test_identity_settings_without_azure_identity_say_what_to_install(site, env):
+    env = {k: v for k, v in env.items() if k != "BACKUP_STORAGE_CONNECTION"}
+    env["BACKUP_STORAGE__blobServiceUri"] = "https://acct.blob.core.windows.net"
+    try:
+        import azure.identity  # noqa: F401
+    except ImportError:
+        listing = activities.list_files(job_for(site, env), env)
+        assert "needs the azure-identity package" in listing["error"]
+    else:
+        pytest.skip("azure-identity is installed here")
+
+
+def test_blobs_written_by_the_app_verify_with_the_sdk_md5(
+    site, env, container, storage_connection_string
+):
+    # Content-MD5 is what a download with validation checks: the SDK recomputes it.
+    run_backup(job_for(site, env), env)
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    blob = service.get_blob_client(env["BACKUP_CONTAINER"], "www/big/blocks.bin")
+    props = blob.get_blob_properties()
+    assert props.content_settings.content_md5 is not None
+    assert blob.download_blob().readall() == (site / "big/blocks.bin").read_bytes()
