@@ -19,6 +19,7 @@ import heapq
 import itertools
 import json
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -518,11 +519,21 @@ class TaskHub:
             return
         started = [history.orchestrator_started(now)]
         episode_events = started + [m.event for m in batch.take]
+        began = time.perf_counter()
         replayed = await self._replay(record, [*past, *episode_events], batch.kind != "terminate")
         if replayed.invoked:
             self.metrics["replays"] += 1
             self.episode_counts[instance_id] = self.episode_counts.get(instance_id, 0) + 1
+        replayed_at = time.perf_counter()
         self._commit_decision(record, live, replayed, episode_events, consumed, now)
+        log.debug(
+            "Episode of %s: %d past + %d new events, replay %.3fs, commit %.3fs",
+            instance_id,
+            len(past),
+            len(episode_events),
+            replayed_at - began,
+            time.perf_counter() - replayed_at,
+        )
 
     async def _replay(
         self, record: InstanceRecord, full_history: list[dict], invoke: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import timedelta
@@ -11,7 +12,13 @@ import azure.durable_functions as df
 import pytest
 
 from devhost.clock import ManualClock
-from devhost.contracts import InstanceExists, InstanceGone, InvalidOperation, RuntimeStatus
+from devhost.contracts import (
+    InstanceExists,
+    InstanceGone,
+    InstanceQuery,
+    InvalidOperation,
+    RuntimeStatus,
+)
 from devhost.history import EventType
 from tests.integration.host.support import (
     StandInApp,
@@ -403,5 +410,87 @@ def test_wait_for_change_wakes_on_a_status_write(tmp_path: Path) -> None:
             changed = await hub.wait_for_change("watched", 10)
             assert changed.runtime_status is RuntimeStatus.TERMINATED
             assert await hub.wait_for_change("nobody", 0.01) is None
+
+    run(scenario())
+
+
+def test_terminate_applies_to_a_suspended_instance(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_hub(tmp_path, APP) as hub:
+            await hub.start_instance("WaitTwice", "stuck", None)
+            await wait_status(hub, "stuck", RuntimeStatus.RUNNING)
+            await hub.suspend("stuck", None)
+            await wait_status(hub, "stuck", RuntimeStatus.SUSPENDED)
+            await hub.raise_event("stuck", "Approval", '"held"')
+            await hub.terminate("stuck", "cancelled while paused")
+            done = await wait_finished(hub, "stuck")
+            assert done.runtime_status is RuntimeStatus.TERMINATED
+            assert done.output == "cancelled while paused"
+
+    run(scenario())
+
+
+def test_stop_leaves_unfinished_activities_to_the_next_start(tmp_path: Path) -> None:
+    calls = Counter()
+    never = None
+
+    async def blocking(n: int) -> int:
+        calls["blocking"] += 1
+        await never.wait()  # only a stop ends this
+        return n
+
+    def orchestrator(ctx: df.DurableOrchestrationContext):
+        values = yield ctx.task_all([ctx.call_activity("Slow", n) for n in range(3)])
+        return sum(values)
+
+    async def first_life() -> None:
+        nonlocal never
+        never = asyncio.Event()
+        app = StandInApp({"Stopper": orchestrator}, {"Slow": blocking})
+        async with running_hub(tmp_path, app) as hub:
+            await hub.start_instance("Stopper", "stopper", None)
+            await wait_until(lambda: calls["blocking"] == 3, 10, "three running activities")
+            await hub.stop(grace=0.05)
+            assert hub.store.count_work_items() == 3
+            assert (await hub.get_instance("stopper")).runtime_status is RuntimeStatus.RUNNING
+
+    async def second_life() -> None:
+        app = StandInApp({"Stopper": orchestrator}, {"Slow": lambda n: n + 1})
+        async with running_hub(tmp_path, app) as hub:
+            done = await wait_finished(hub, "stopper")
+            assert json.loads(done.output) == 6
+            assert app.activity_calls["Slow"] == 3
+
+    run(first_life())
+    run(second_life())
+
+
+def test_query_and_purge_through_the_hub(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with running_hub(tmp_path, APP) as hub:
+            for n in range(3):
+                await hub.start_instance("Sequence", f"done-{n}", client_input(n))
+            await hub.start_instance("WaitTwice", "waiting", None)
+            for n in range(3):
+                await wait_finished(hub, f"done-{n}")
+            page = await hub.query_instances(
+                InstanceQuery(statuses=frozenset({RuntimeStatus.COMPLETED}), top=2)
+            )
+            assert len(page.instances) == 2 and page.continuation_token is not None
+            rest = await hub.query_instances(
+                InstanceQuery(
+                    statuses=frozenset({RuntimeStatus.COMPLETED}),
+                    continuation_token=page.continuation_token,
+                )
+            )
+            names = {i.instance_id for i in [*page.instances, *rest.instances]}
+            assert names == {"done-0", "done-1", "done-2"}
+            assert await hub.purge("waiting") == 0  # not terminal: kept
+            assert await hub.purge("done-0") == 1
+            assert await hub.get_instance("done-0") is None
+            assert await hub.get_history("done-0") == []
+            assert await hub.purge_many(InstanceQuery(instance_id_prefix="done-")) == 2
+            remaining = await hub.query_instances(InstanceQuery())
+            assert [i.instance_id for i in remaining.instances] == ["waiting"]
 
     run(scenario())
