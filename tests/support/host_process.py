@@ -98,6 +98,7 @@ class HostProcess:
     env: Mapping[str, str] | None = None
     extra_args: Sequence[str] = ()
     start_timeout: float = 60.0
+    no_azurite: bool = True  # tests bring their own storage; False lets the host start Azurite
     url: str = ""
     rpc_url: str = ""
     pid: int = 0
@@ -125,7 +126,7 @@ class HostProcess:
             str(self.state_dir),
             "--ready-file",
             str(self.ready_file),
-            "--no-azurite",
+            *(["--no-azurite"] if self.no_azurite else []),
             *self.extra_args,
         ]
 
@@ -276,9 +277,12 @@ def running_host(
     env: Mapping[str, str] | None = None,
     extra_args: Sequence[str] = (),
     start_timeout: float = 60.0,
+    no_azurite: bool = True,
 ) -> Iterator[HostProcess]:
     """Start the host on ``app_dir`` with its state in ``state_dir``; stop it on exit."""
-    host = HostProcess(Path(app_dir), Path(state_dir), env, tuple(extra_args), start_timeout)
+    host = HostProcess(
+        Path(app_dir), Path(state_dir), env, tuple(extra_args), start_timeout, no_azurite
+    )
     host.start()
     try:
         yield host
