@@ -58,7 +58,7 @@ from devhost.store import (
     WorkItem,
 )
 
-__all__ = ["TaskHub", "plan_batch"]
+__all__ = ["Batch", "Readiness", "TaskHub", "plan_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ _CONTROL = frozenset(
 
 
 @dataclass
-class _Live:
+class Readiness:
     """What the dispatcher knows, in memory, about an instance's pending messages.
 
     Rebuilt from nothing after a restart: an instance with messages then just gets an
@@ -246,7 +246,7 @@ class TaskHub:
             "activities_requeued": 0,
             "results_dropped": 0,
         }
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, Readiness] = {}
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._work: asyncio.Queue[WorkItem] = asyncio.Queue()
         self._results: list[ActivityResult] = []
@@ -279,7 +279,7 @@ class TaskHub:
             self._work.put_nowait(item)
         pending = self.store.pending_instances(now)
         for instance_id in pending:
-            self._live.setdefault(instance_id, _Live()).other = True
+            self._live.setdefault(instance_id, Readiness()).other = True
             self._schedule(instance_id)
         for fire_at, instance_id in self.store.future_timers(now):
             heapq.heappush(self._timers, (fire_at, next(self._timer_order), instance_id))
@@ -431,7 +431,7 @@ class TaskHub:
         live = self._live.get(instance_id)
         if live is None or fresh:
             if live is None:
-                live = self._live[instance_id] = _Live()
+                live = self._live[instance_id] = Readiness()
             live.quiet = frozenset()
             live.suspended = False
         live.note(event)
@@ -484,7 +484,7 @@ class TaskHub:
             if self._live.get(instance_id) is live:
                 self._schedule(instance_id)
 
-    async def _episode(self, instance_id: str, live: _Live) -> None:
+    async def _episode(self, instance_id: str, live: Readiness) -> None:
         record = self.store.get_instance(instance_id)
         now = self.clock.now()
         messages = self.store.visible_messages(instance_id, now)
@@ -601,7 +601,7 @@ class TaskHub:
     def _commit_decision(
         self,
         record: InstanceRecord,
-        live: _Live,
+        live: Readiness,
         replayed: _Replayed,
         episode_events: list[dict],
         consumed: list[int],
@@ -824,7 +824,7 @@ class TaskHub:
                 _, _, instance_id = heapq.heappop(self._timers)
                 live = self._live.get(instance_id)
                 if live is None:
-                    live = self._live[instance_id] = _Live()
+                    live = self._live[instance_id] = Readiness()
                 live.other = True
                 self._schedule(instance_id)
             self._timer_wake.clear()
