@@ -1,0 +1,204 @@
+"""The targets of the benchmark, and the ratio math behind them (pure: rows in, verdicts out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.results import (
+    CEILING,
+    ENGINE,
+    ENGINE_PARTITIONED,
+    OURS,
+    RERUN,
+    Row,
+    TargetResult,
+)
+
+# The metric each tree is judged on: many small files are bound by requests, big ones by bytes.
+TREE_METRIC = {"A": "files/s", "B": "MiB/s", "C": "MiB/s", "D": "files/s"}
+
+FILES_RATIO_A = 0.8
+MIBS_RATIO_BC = 0.9
+RSS_LIMIT_C_MIB = 250.0
+RERUN_SPEEDUP = 5.0
+SCALING_LIMIT = 1.25
+ENGINE_RATE = 2000.0
+PARTITIONED_RSS_MIB = 500.0
+
+
+def rate(row: Row, metric: str) -> float | None:
+    return row.items_per_s if metric == "files/s" else row.mib_per_s
+
+
+def ratio(ours: Row | None, ceiling: Row | None, metric: str) -> float | None:
+    """``ours`` rate over the ceiling's; None when either is missing or failed."""
+    if ours is None or ceiling is None:
+        return None
+    mine, best = rate(ours, metric), rate(ceiling, metric)
+    if mine is None or not best:
+        return None
+    return mine / best
+
+
+def speedup(first: Row | None, again: Row | None) -> float | None:
+    """How many times faster ``again`` ran than ``first`` (best runs)."""
+    if first is None or again is None or first.error or again.error:
+        return None
+    if not first.seconds or not again.seconds:
+        return None
+    return first.seconds / again.seconds
+
+
+def seconds_per_item(row: Row | None) -> float | None:
+    if row is None or row.error or not row.seconds or not row.items:
+        return None
+    return row.seconds / row.items
+
+
+def scaling(small: Row | None, large: Row | None) -> float | None:
+    """Seconds per file of the large tree over that of the small one (1.0 = linear)."""
+    a, b = seconds_per_item(small), seconds_per_item(large)
+    if a is None or b is None:
+        return None
+    return b / a
+
+
+def _find(rows: Sequence[Row], tree: str, kind: str) -> Row | None:
+    return next((r for r in rows if r.tree == tree and r.kind == kind), None)
+
+
+def _by_size(rows: Sequence[Row], tree: str, kind: str) -> list[Row]:
+    return sorted((r for r in rows if r.tree == tree and r.kind == kind), key=lambda r: r.items)
+
+
+def _check(value: float | None, comparison: str, threshold: float) -> bool | None:
+    if value is None:
+        return None
+    return value >= threshold if comparison == ">=" else value <= threshold
+
+
+def _target(
+    key: str,
+    description: str,
+    row: Row | None,
+    value: float | None,
+    comparison: str,
+    threshold: float,
+    unit: str,
+    detail: str = "",
+) -> TargetResult:
+    met = _check(value, comparison, threshold)
+    if row is not None and row.error:
+        met, detail = False, f"failed: {row.error}"
+    return TargetResult(
+        key=key,
+        description=description,
+        row_key=row.key if row is not None else None,
+        value=value,
+        threshold=threshold,
+        comparison=comparison,
+        unit=unit,
+        met=met,
+        detail=detail,
+    )
+
+
+def _same_tree(a: Row, b: Row) -> bool:
+    # The scaling trees share the name D; their size tells them apart.
+    return a.tree == b.tree and (a.tree != "D" or a.items == b.items)
+
+
+def fill_ratios(rows: Sequence[Row]) -> None:
+    """Set ``ratio`` on every ours row: its rate over its tree's ceiling (D: same size)."""
+    for row in rows:
+        if row.kind != OURS or row.tree not in TREE_METRIC:
+            continue
+        ceiling = next((r for r in rows if _same_tree(r, row) and r.kind == CEILING), None)
+        row.ratio = ratio(row, ceiling, TREE_METRIC[row.tree])
+
+
+def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
+    """Every target of the issue, in the order the table shows them."""
+    fill_ratios(rows)
+    results = []
+    for tree, threshold in (("A", FILES_RATIO_A), ("B", MIBS_RATIO_BC), ("C", MIBS_RATIO_BC)):
+        ours = _find(rows, tree, OURS)
+        metric = TREE_METRIC[tree]
+        results.append(
+            _target(
+                f"{tree}.ratio",
+                f"tree {tree}: {metric} >= {threshold} x ceiling",
+                ours,
+                ours.ratio if ours else None,
+                ">=",
+                threshold,
+                "x ceiling",
+            )
+        )
+    ours_c = _find(rows, "C", OURS)
+    results.append(
+        _target(
+            "C.rss",
+            f"host peak RSS <= {RSS_LIMIT_C_MIB:.0f} MiB during tree C",
+            ours_c,
+            ours_c.peak_rss_mib if ours_c else None,
+            "<=",
+            RSS_LIMIT_C_MIB,
+            "MiB",
+        )
+    )
+    first, again = _find(rows, "A", OURS), _find(rows, "A", RERUN)
+    results.append(
+        _target(
+            "A.rerun",
+            f"re-run of unchanged tree A >= {RERUN_SPEEDUP:.0f}x faster than its first backup",
+            again,
+            speedup(first, again),
+            ">=",
+            RERUN_SPEEDUP,
+            "x faster",
+        )
+    )
+    scaled = _by_size(rows, "D", OURS)
+    small, large = (scaled[0], scaled[-1]) if len(scaled) >= 2 else (None, None)
+    sizes = f"{large.items:,} vs {small.items:,} files" if small and large else "20k vs 1k files"
+    results.append(
+        _target(
+            "D.scaling",
+            f"scaling: seconds per file at {sizes} within {SCALING_LIMIT}x",
+            large,
+            scaling(small, large),
+            "<=",
+            SCALING_LIMIT,
+            "x per file",
+        )
+    )
+    wide = _by_size(rows, "engine", ENGINE)
+    widest = wide[-1] if wide else None
+    n = f"{widest.items:,}" if widest else "10,000"
+    results.append(
+        _target(
+            "engine.rate",
+            f"engine: >= {ENGINE_RATE:,.0f} no-op activities/s for N = {n} in one task_all",
+            widest,
+            widest.items_per_s if widest else None,
+            ">=",
+            ENGINE_RATE,
+            "activities/s",
+        )
+    )
+    partitioned = _find(rows, "engine", ENGINE_PARTITIONED)
+    n = f"{partitioned.items:,}" if partitioned else "100,000"
+    results.append(
+        _target(
+            "engine.partitioned",
+            f"{n} partitioned no-op activities complete with host RSS <= "
+            f"{PARTITIONED_RSS_MIB:.0f} MiB",
+            partitioned,
+            partitioned.peak_rss_mib if partitioned else None,
+            "<=",
+            PARTITIONED_RSS_MIB,
+            "MiB",
+        )
+    )
+    return results
