@@ -13,6 +13,7 @@ import pytest
 
 from devhost.clock import ManualClock
 from devhost.contracts import (
+    ActivityOutcome,
     InstanceExists,
     InstanceGone,
     InstanceQuery,
@@ -492,5 +493,58 @@ def test_query_and_purge_through_the_hub(tmp_path: Path) -> None:
             assert await hub.purge_many(InstanceQuery(instance_id_prefix="done-")) == 2
             remaining = await hub.query_instances(InstanceQuery())
             assert [i.instance_id for i in remaining.instances] == ["waiting"]
+
+    run(scenario())
+
+
+def test_a_nearer_timer_wakes_the_waiter_early(tmp_path: Path) -> None:
+    def sleep_for(ctx: df.DurableOrchestrationContext):
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=ctx.get_input()))
+        return ctx.get_input()
+
+    app = StandInApp({"SleepFor": sleep_for}, {})
+    clock = ManualClock()
+
+    async def scenario() -> None:
+        async with running_hub(tmp_path, app, clock=clock) as hub:
+            start = clock.now()
+            await hub.start_instance("SleepFor", "hour", client_input(60))
+            hour = start + timedelta(minutes=60)
+            await wait_until(lambda: clock.next_deadline() == hour, 10, "the one-hour timer")
+            await hub.start_instance("SleepFor", "minute", client_input(1))
+            minute = start + timedelta(minutes=1)
+            await wait_until(lambda: clock.next_deadline() == minute, 10, "the re-armed waiter")
+            clock.set(minute)
+            assert json.loads((await wait_finished(hub, "minute")).output) == 1
+            assert (await hub.get_instance("hour")).runtime_status is RuntimeStatus.RUNNING
+            clock.set(hour)
+            assert json.loads((await wait_finished(hub, "hour")).output) == 60
+
+    run(scenario())
+
+
+class RetryableOnce(StandInApp):
+    """Answers "the host is stopping, run me again" the first time an activity is invoked."""
+
+    async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
+        resolved = self.resolve_name(name) or name
+        if not self.activity_calls[resolved]:
+            self.activity_calls[resolved] += 1
+            return ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
+        return await super().invoke_activity(name, input_json)
+
+
+def test_an_activity_the_app_could_not_run_is_run_again_not_failed(tmp_path: Path) -> None:
+    app = RetryableOnce({"Sequence": sequence}, {"Hello": hello})
+
+    async def scenario() -> None:
+        async with running_hub(tmp_path, app) as hub:
+            await hub.start_instance("Sequence", "requeued", client_input("again"))
+            done = await wait_finished(hub, "requeued")
+            assert done.runtime_status is RuntimeStatus.COMPLETED, done.output
+            assert json.loads(done.output) == ["Hello again!", "Hello Hello again!!"]
+            assert hub.metrics["activities_requeued"] == 1
+            failures = [e for e in await hub.get_history("requeued") if e["EventType"] == 6]
+            assert failures == []
 
     run(scenario())
