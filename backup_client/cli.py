@@ -29,7 +29,7 @@ from backup_client.config import (
 from backup_client.display import ProgressDisplay, print_rows, print_summary
 from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
 from backup_client.follow import POLL_CEILING, follow
-from backup_client.local_host import LocalHost, ensure_local_host
+from backup_client.local_host import LocalHost, ensure_local_azurite, ensure_local_host
 from backup_client.progress import Snapshot, Summary
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ def backup(
     """
     out = _Out()
     host: LocalHost | None = None
+    code_out = ExitCode.OK
     app_dir: Path | None = None
     instance_id: str | None = None
     status_url: str | None = None
@@ -190,7 +191,7 @@ def backup(
             code_out = ExitCode.INTERRUPTED
         finally:
             if host is not None and host.started:
-                _stop_host(out, host)
+                _stop_host(out, host, keep_log=code_out != ExitCode.OK)
     sys.exit(int(code_out))
 
 
@@ -272,7 +273,10 @@ def _print_interrupted(
     host: LocalHost | None,
 ) -> None:
     if instance_id is None:
-        out.error("interrupted before the backup started")
+        out.error(
+            "interrupted before the host confirmed the start; if a backup did start, "
+            "starting the same folder again says so and gives its id"
+        )
         return
     # In Azure, the status URL the host handed out carries the key its endpoints need.
     target = status_url if (code and status_url) else instance_id
@@ -297,14 +301,16 @@ def _print_interrupted(
     print_rows(out.err, rows)
 
 
-def _stop_host(out: _Out, host: LocalHost) -> None:
+def _stop_host(out: _Out, host: LocalHost, keep_log: bool) -> None:
     # A second Ctrl-C must not leave the host half-stopped.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         out.note("stopping the local host")
-        exit_code = host.stop()
+        exit_code = host.stop(keep_log=keep_log)
         if exit_code not in (0, None):
             out.note(f"the local host exited with code {exit_code}; its log: {host.log_path}")
+        elif keep_log and host.log_path is not None:
+            out.note(f"the local host's log: {host.log_path}")
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -450,12 +456,19 @@ def _wait_terminal(api: BackupApi, instance: str, timeout: float) -> Snapshot | 
     help="Storage connection string [default: env BACKUP_STORAGE_CONNECTION, else "
     "AzureWebJobsStorage from the environment or the app's local.settings.json].",
 )
+@click.option(
+    "--local/--no-local",
+    default=False,
+    help="With the emulator's account (UseDevelopmentStorage=true), start Azurite over the "
+    "local host's data when nothing answers on its port, and stop it at the end.",
+)
 @json_option
 def verify(
     directory: Path,
     container: str | None,
     prefix: str | None,
     connection_string: str | None,
+    local: bool,
     as_json: bool,
 ) -> None:
     """Compare DIRECTORY with its backup: size and MD5 of every file, missing and extra blobs.
@@ -468,6 +481,7 @@ def verify(
     from sitebackup import naming
 
     out = _Out()
+    emulator = None
     try:
         try:
             app_dir: Path | None = find_app_dir()
@@ -476,6 +490,8 @@ def verify(
         local_settings = read_local_settings(app_dir)
         setting = resolve_connection(connection_string, os.environ, local_settings)
         container = resolve_container(container, os.environ, local_settings)
+        if local and setting.development_storage and app_dir is not None:
+            emulator = ensure_local_azurite(app_dir, announce=out.note)
         root = directory.resolve()
         prefix = naming.normalize_prefix(
             prefix if prefix is not None else naming.default_prefix(str(root))
@@ -493,6 +509,9 @@ def verify(
         _fail(out, error)
     except ValueError as error:  # a prefix that cannot be a blob name
         _fail(out, ConfigError(str(error)))
+    finally:
+        if emulator is not None:
+            emulator.stop()
     if not listing.container_exists:
         report.notes.append(f"container {container!r} does not exist at {listing.endpoint}")
     if tree.skipped_count:

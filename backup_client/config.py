@@ -60,6 +60,7 @@ def read_local_settings(app_dir: Path | None) -> dict[str, str]:
 class ConnectionSetting:
     connection_string: str
     source: str  # where it came from, for messages
+    development_storage: bool = False  # UseDevelopmentStorage=true: the local emulator
 
 
 def resolve_connection(
@@ -91,7 +92,9 @@ def resolve_connection(
         )
     if is_development_storage(found.connection_string):
         return ConnectionSetting(
-            azurite.connection_string({"blob": azurite.DEFAULT_PORTS["blob"]}), found.source
+            azurite.connection_string({"blob": azurite.DEFAULT_PORTS["blob"]}),
+            found.source,
+            development_storage=True,
         )
     return found
 

@@ -77,7 +77,7 @@ class ProgressDisplay:
         self._progress = Progress(
             _Spinner(),
             TextColumn("{task.description}", style="bold"),
-            _Bar(bar_width=32),
+            _Bar(bar_width=24),
             _CountsColumn(),
             _Elapsed(),
             console=console,

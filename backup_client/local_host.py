@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from backup_client import urls
 from backup_client.config import ALLOWED_ROOTS_SETTING, extend_roots, read_local_settings
 from backup_client.errors import LocalHostError
-from devhost.azurite import is_listening
+from devhost import azurite
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,11 @@ class LocalHost:
         except OSError:
             return "(no log)"
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+    def stop(self, timeout: float = STOP_TIMEOUT, keep_log: bool = False) -> int | None:
         """SIGTERM what this client started and wait (SIGKILL after ``timeout``).
 
-        Returns the exit code, or None when nothing was started. Keeps the log folder when the
-        host did not exit cleanly, so it can be read.
+        Returns the exit code, or None when nothing was started. The log folder is removed
+        unless ``keep_log`` is set or the host did not exit cleanly, so it can be read.
         """
         if self.process is None:
             return None
@@ -78,7 +78,7 @@ class LocalHost:
                 self.process.kill()
                 self.process.wait(timeout)
         code = self.process.returncode
-        if code == 0 and self.workdir is not None:
+        if code == 0 and not keep_log and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
         return code
@@ -129,7 +129,7 @@ def ensure_local_host(
             "drop --local or use a URL such as http://127.0.0.1:7071"
         )
     port = urls.port_of(url)
-    if is_listening(port, host=_connect_host(url)):
+    if azurite.is_listening(port, host=_connect_host(url)):
         log.info("a host already answers at %s; reusing it", url)
         return LocalHost(url=urls.normalize_base(url))
     workdir = Path(tempfile.mkdtemp(prefix="site-backup-host-"))
@@ -196,3 +196,34 @@ def _wait_ready(host: LocalHost, ready_file: Path, timeout: float) -> dict:
                 f"its last words:\n{tail}"
             )
         time.sleep(0.05)
+
+
+def state_dir(app_dir: Path, environ: Mapping[str, str]) -> Path:
+    """The local host's state folder: ``DEVHOST_STATE_DIR``, else ``<app>/.devhost``."""
+    configured = environ.get("DEVHOST_STATE_DIR")
+    return Path(configured) if configured else app_dir / ".devhost"
+
+
+def ensure_local_azurite(
+    app_dir: Path, announce: Callable[[str], None] = lambda message: None
+) -> azurite.Azurite | None:
+    """Start the blob emulator on its default port over the local host's data, if none runs.
+
+    The local host keeps Azurite's data in its state folder and stops Azurite with itself;
+    this brings the same data back for ``verify``. Returns what it started (None: reused).
+    """
+    port = azurite.DEFAULT_PORTS["blob"]
+    if azurite.is_listening(port):
+        return None
+    location = state_dir(app_dir, os.environ) / "azurite"
+    announce(f"starting Azurite on port {port} with the local host's data ({location})")
+    try:
+        return azurite.start(
+            location,
+            services=("blob",),
+            ports={"blob": port},
+            in_memory=False,
+            project_dir=app_dir,
+        )
+    except azurite.AzuriteError as error:
+        raise LocalHostError(str(error)) from None

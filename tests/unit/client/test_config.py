@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,15 @@ def test_host_command_uses_the_port_and_ready_file(tmp_path):
     assert command[1:4] == ["-m", "devhost", str(tmp_path)]
     assert command[command.index("--port") + 1] == "7391"
     assert command[command.index("--ready-file") + 1] == str(tmp_path / "ready.json")
+
+
+def test_state_dir_follows_the_hosts_setting(tmp_path):
+    from backup_client.local_host import state_dir
+
+    assert state_dir(tmp_path, {}) == tmp_path / ".devhost"
+    assert state_dir(tmp_path, {"DEVHOST_STATE_DIR": "/s"}) == Path("/s")
+
+
+def test_development_storage_is_flagged():
+    assert config.resolve_connection("UseDevelopmentStorage=true", {}, {}).development_storage
+    assert not config.resolve_connection(REAL, {}, {}).development_storage
