@@ -90,6 +90,7 @@ class Readiness:
 
     queued: bool = False  # waiting in the ready queue
     running: bool = False  # an episode is in progress
+    finished: bool = False  # terminal: forget it once its episode is over
     suspended: bool = False
     other: bool = False  # a pending message that always needs an episode
     control: bool = False  # a pending suspend / resume / terminate
@@ -262,6 +263,11 @@ class TaskHub:
         self._started = False
         self._stopping = False
 
+    @property
+    def tracked_instances(self) -> int:
+        """Instances with in-memory bookkeeping: those with messages or unfinished work."""
+        return len(self._live)
+
     # ---- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -433,7 +439,7 @@ class TaskHub:
             if live is None:
                 live = self._live[instance_id] = Readiness()
             live.quiet = frozenset()
-            live.suspended = False
+            live.suspended = live.finished = False
         live.note(event)
         self._schedule(instance_id)
 
@@ -447,7 +453,11 @@ class TaskHub:
 
     def _forget(self, instance_id: str) -> None:
         live = self._live.get(instance_id)
-        if live is not None and not live.running:
+        if live is None:
+            return
+        if live.running:
+            live.finished = True  # its worker lets go of it after the episode
+        else:
             del self._live[instance_id]
 
     def _changed(self, instance_id: str) -> None:
@@ -482,7 +492,10 @@ class TaskHub:
                 live.running = False
                 self._episode_workers[me] = False
             if self._live.get(instance_id) is live:
-                self._schedule(instance_id)
+                if live.finished and not live.wants_episode():
+                    del self._live[instance_id]
+                else:
+                    self._schedule(instance_id)
 
     async def _episode(self, instance_id: str, live: Readiness) -> None:
         record = self.store.get_instance(instance_id)

@@ -56,9 +56,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TERMINAL_NAMES = tuple(sorted(status.value for status in TERMINAL_STATUSES))
-_NON_TERMINAL_NAMES = tuple(
-    sorted(status.value for status in RuntimeStatus if status not in TERMINAL_STATUSES)
-)
 
 
 class StoreError(HostError):

@@ -80,6 +80,7 @@ def test_a_sequence_runs_one_episode_per_step(tmp_path: Path) -> None:
             assert json.loads(done.output) == ["Hello Tokyo!", "Hello Hello Tokyo!!"]
             assert done.last_updated_time >= done.created_time
             assert hub.episode_counts["seq-1"] == 3
+            assert hub.tracked_instances == 0  # nothing kept in memory for a finished one
             events = await hub.get_history("seq-1")
             assert event_types(events) == [
                 EventType.ORCHESTRATOR_STARTED,
@@ -364,6 +365,7 @@ def test_sub_orchestrations_report_results_and_failures_to_the_parent(tmp_path: 
             assert json.loads(child_info.input) == "7"
             auto_info = await hub.get_instance(f"{started.execution_id}:0")
             assert auto_info is not None and json.loads(auto_info.output) == 10
+            assert hub.tracked_instances == 0
 
     run(scenario())
 
