@@ -14,29 +14,23 @@ import asyncio
 import functools
 import importlib
 import inspect
-import json
 import logging
 import os
 import sys
-import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
-from azure.functions import _abc as functions_abc
 from azure.functions.durable_functions import (
     ActivityTriggerConverter,
     DurableClientConverter,
     OrchestrationTriggerConverter,
 )
-from azure.functions.http import HttpRequestConverter, HttpResponseConverter
+from azure.functions.http import HttpResponseConverter
 from azure.functions.meta import Datum
 
 from devhost import logs
@@ -50,11 +44,22 @@ from devhost.bindings import (
 from devhost.config import HostConfig
 from devhost.contracts import ActivityOutcome, HostError, OrchestratorOutcome
 from devhost.routes import RouteError, RouteTemplate, parse_route
+from devhost.worker import (
+    OUT_OF_PROC_MARKER,
+    HttpInvocation,
+    HttpResult,
+    InvocationContext,
+    OutValue,
+    activity_failure,
+    compact_json,
+    http_request,
+    http_result,
+    stack_text,
+    state_from,
+)
 
 log = logging.getLogger("devhost.app")
 
-# The SDK appends the orchestrator state to the exception message after this marker (§2.6).
-OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 CONTEXT_PARAMETER = "context"
 NOT_SUPPORTED = "not supported by this host"
 # An activity cut short by shutdown runs again after the restart instead of failing.
@@ -63,90 +68,6 @@ _STOPPING = ActivityOutcome(failed=True, retryable=True, reason="host is stoppin
 
 class AppLoadError(HostError):
     """The app folder cannot be loaded at all."""
-
-
-# ---------------------------------------------------------------------------------------
-# Objects the worker passes to functions besides binding values
-# ---------------------------------------------------------------------------------------
-
-
-class _TraceContext(functions_abc.TraceContext):
-    def __init__(self, trace_parent: str = "", trace_state: str = "") -> None:
-        self._parent, self._state = trace_parent, trace_state
-
-    @property
-    def trace_state(self) -> str:
-        return self._state
-
-    @property
-    def trace_parent(self) -> str:
-        return self._parent
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {}
-
-
-class _RetryContext(functions_abc.RetryContext):
-    @property
-    def retry_count(self) -> int:
-        return 0
-
-    @property
-    def max_retry_count(self) -> int:
-        return 0
-
-    @property
-    def exception(self) -> Any:
-        return None
-
-
-class InvocationContext(func.Context):
-    """The ``context: func.Context`` parameter a function may declare."""
-
-    _local = threading.local()
-
-    def __init__(self, invocation_id: str, spec: FunctionSpec, trace_parent: str = "") -> None:
-        self._invocation_id = invocation_id
-        self._spec = spec
-        self._trace = _TraceContext(trace_parent)
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return self._local
-
-    @property
-    def function_name(self) -> str:
-        return self._spec.name
-
-    @property
-    def function_directory(self) -> str:
-        return str(self._spec.directory)
-
-    @property
-    def trace_context(self) -> functions_abc.TraceContext:
-        return self._trace
-
-    @property
-    def retry_context(self) -> functions_abc.RetryContext:
-        return _RetryContext()
-
-
-class OutValue(func.Out):
-    """A named output binding (``func.Out[func.HttpResponse]``)."""
-
-    def __init__(self) -> None:
-        self._value: Any = None
-
-    def set(self, val: Any) -> None:
-        self._value = val
-
-    def get(self) -> Any:
-        return self._value
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,26 +94,6 @@ class LoadedFunction:
 
     def wants(self, parameter: str) -> bool:
         return self.parameters is None or parameter in self.parameters
-
-
-@dataclass(frozen=True)
-class HttpInvocation:
-    """An HTTP request as the worker hands it to an httpTrigger function."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    params: Mapping[str, str]
-    route_params: Mapping[str, str]
-    body: bytes
-    trace_parent: str = ""
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    status: int
-    headers: Sequence[tuple[str, str]] = ()
-    body: bytes = b""
 
 
 @dataclass
@@ -280,13 +181,13 @@ class FunctionApp:
                     "(main = df.Orchestrator.create(generator_function))"
                 )
             datum = OrchestrationTriggerConverter.encode(result, expected_type=None)
-            return OrchestratorOutcome(_state_from(datum.value))
+            return OrchestratorOutcome(state_from(datum.value))
         except Exception as error:  # noqa: BLE001 - every failure becomes the outcome
             message = str(error)
             _, marker, tail = message.partition(OUT_OF_PROC_MARKER)
             if marker:
                 try:
-                    return OrchestratorOutcome(_state_from(tail.strip()))
+                    return OrchestratorOutcome(state_from(tail.strip()))
                 except ValueError:
                     pass  # a tail we cannot read: report the exception itself
             return OrchestratorOutcome(None, error=f"{type(error).__name__}: {message}")
@@ -294,14 +195,14 @@ class FunctionApp:
     async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
         function = self._get(name, FunctionKind.ACTIVITY)
         if function is None:
-            return _activity_failure(
+            return activity_failure(
                 name,
                 f"The function '{name}' doesn't exist, is disabled, or is not an "
                 "activity function.",
                 "",
             )
         if function.error or function.main is None:
-            return _activity_failure(function.name, function.error or "not loaded", "")
+            return activity_failure(function.name, function.error or "not loaded", "")
         if self._closing:
             return _STOPPING
         invocation_id = str(uuid.uuid4())
@@ -322,8 +223,8 @@ class FunctionApp:
             if self._closing:
                 # Host stopping: the activity must run again, not be recorded as failed.
                 return _STOPPING
-            outcome = _activity_failure(
-                function.name, f"{type(error).__name__}: {error}", _stack_text(error)
+            outcome = activity_failure(
+                function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
             )
             log.warning("%s", outcome.reason)
         logs.executed(log, logging.DEBUG, function.name, not outcome.failed, invocation_id, started)
@@ -353,7 +254,7 @@ class FunctionApp:
                 function.name,
                 type(error).__name__,
                 error,
-                _stack_text(error),
+                stack_text(error, __file__),
             )
             return HttpResult(500)
         logs.executed(log, logging.INFO, function.name, True, invocation_id, started)
@@ -367,7 +268,7 @@ class FunctionApp:
         invocation_id: str,
     ) -> HttpResult:
         spec = function.spec
-        values: dict[str, Any] = {spec.trigger.name: _http_request(request)}
+        values: dict[str, Any] = {spec.trigger.name: http_request(request)}
         for binding in spec.client_bindings:
             values[binding.name] = DurableClientConverter.decode(
                 Datum(client_json, "string"), trigger_metadata=None
@@ -386,7 +287,7 @@ class FunctionApp:
             response = next((o.get() for o in outs.values() if o.get() is not None), None)
         if response is None:
             return HttpResult(204)
-        return _http_result(HttpResponseConverter.encode(response, expected_type=None))
+        return http_result(HttpResponseConverter.encode(response, expected_type=None))
 
     # ---- plumbing --------------------------------------------------------------------
 
@@ -444,78 +345,6 @@ class FunctionApp:
         for pool in (self._activity_pool, self._http_pool):
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
-
-
-# ---------------------------------------------------------------------------------------
-# Conversions
-# ---------------------------------------------------------------------------------------
-
-
-def compact_json(text: str | None) -> str | None:
-    """TaskCompleted.Result: the value's compact JSON, None for a null (§3.2)."""
-    if text is None:
-        return None
-    value = json.loads(text)
-    if value is None:
-        return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _state_from(value: Any) -> dict[str, Any]:
-    state = json.loads(value) if isinstance(value, str | bytes) else value
-    if not isinstance(state, dict):
-        raise ValueError(
-            f"the orchestrator returned {type(state).__name__}, not the durable SDK's state "
-            "JSON (is main = df.Orchestrator.create(...)?)"
-        )
-    return state
-
-
-def _activity_failure(name: str, message: str, details: str) -> ActivityOutcome:
-    # The real host keeps the leading space of " <Type>: <msg>": hence two spaces (§3.3).
-    return ActivityOutcome(
-        failed=True, reason=f"Activity function '{name}' failed:  {message}", details=details
-    )
-
-
-def _stack_text(error: BaseException) -> str:
-    """The traceback without the host's own frames."""
-    tb = error.__traceback__
-    here = os.path.abspath(__file__)
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
-
-
-def _http_request(request: HttpInvocation) -> func.HttpRequest:
-    def strings(mapping: Mapping[str, str]) -> dict[str, Datum]:
-        return {k: Datum(v, "string") for k, v in mapping.items()}
-
-    datum = Datum(
-        {
-            "method": Datum(request.method, "string"),
-            "url": Datum(request.url, "string"),
-            "headers": strings(request.headers),
-            "query": strings(request.params),
-            "params": strings(request.route_params),
-            "body": Datum(request.body, "bytes"),
-        },
-        "http",
-    )
-    return HttpRequestConverter.decode(datum, trigger_metadata=None)
-
-
-def _http_result(datum: Datum) -> HttpResult:
-    if datum.type == "string":
-        body = str(datum.value).encode("utf-8")
-        return HttpResult(200, [("Content-Type", "text/plain; charset=utf-8")], body)
-    value = datum.value
-    headers = [(name, str(h.value)) for name, h in value["headers"].items()]
-    for cookie in value.get("cookies") or ():
-        if isinstance(cookie, SimpleCookie):
-            headers.extend(("Set-Cookie", m.OutputString()) for m in cookie.values())
-    body = value["body"].value or b""
-    return HttpResult(int(value["status_code"].value), headers, bytes(body))
 
 
 # ---------------------------------------------------------------------------------------
@@ -596,7 +425,7 @@ def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
         except Exception as error:  # noqa: BLE001 - reported, the other functions still load
             function.main = None
             function.error = f"{type(error).__name__}: {error}"
-            log.debug("Function '%s' import traceback:\n%s", spec.name, _stack_text(error))
+            log.debug("Function '%s' import traceback:\n%s", spec.name, stack_text(error, __file__))
     if function.error:
         log.error("Function '%s' is in error: %s", spec.name, function.error)
     return function

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from multidict import MultiMapping
 
-from devhost.app import FunctionApp, HttpInvocation
+from devhost.app import FunctionApp
 from devhost.bindings import FunctionKind
 from devhost.contracts import TaskHubProtocol
 from devhost.management import RPC_PATH, WEBHOOK_PATH, ManagementApi, dumps
 from devhost.routes import RouteEntry, RouteTable
+from devhost.worker import HttpInvocation
 
 log = logging.getLogger("devhost.http")
 
