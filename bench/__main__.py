@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,11 @@ from bench.storage import PROJECT_DIR
 from bench.targets import evaluate
 
 DEFAULT_WORK_DIR = PROJECT_DIR / "bench" / "work"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds the context managers, which stop the hosts and Azurites started.
+    raise SystemExit(128 + signum)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -107,6 +113,7 @@ def cli(
 ) -> None:
     """Benchmark our backup and our durable engine against the storage ceiling."""
     _configure_logging(verbose)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         plan = customise(
             quick_plan() if quick else full_plan(),
