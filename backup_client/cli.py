@@ -98,6 +98,9 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Their request logs would show URLs with the function key; ours redact it.
+    for name in ("urllib3", "azure"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 # --------------------------------------------------------------------------------------

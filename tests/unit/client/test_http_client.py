@@ -277,3 +277,18 @@ def test_ctrl_c_stops_following_and_says_how_to_go_on(server, tmp_path):
     assert f"site-backup terminate {ID} --url {server.url}" in text
     assert "Traceback" not in text
     assert not server.requests_to("POST", f"{STATUS}/terminate")
+
+
+def test_verbose_logs_never_show_the_key(server):
+    server.script("GET", STATUS, Answer(200, status_body(ID, "Completed", custom("done", 3), 300)))
+    result = subprocess.run(
+        [sys.executable, "-m", "backup_client", "-vv", "status", ID, "--url", server.url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SITE_BACKUP_CODE": "s3cr3t-key"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "code=***" in result.stderr  # the request was logged...
+    assert "s3cr3t-key" not in result.stdout + result.stderr  # ...without the key
+    assert server.requests_to("GET", STATUS)[0].query == "code=s3cr3t-key"
