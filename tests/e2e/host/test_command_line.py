@@ -155,19 +155,18 @@ def test_help_lists_the_options() -> None:
 
 
 def test_development_storage_starts_azurite_unless_one_answers(tmp_path: Path) -> None:
-    """With UseDevelopmentStorage=true the host starts Azurite on the well-known ports, and
+    """With UseDevelopmentStorage=true the host starts Azurite on the well-known ports and
     stops it again; if something already answers there, it leaves it alone."""
-    already = is_listening(DEFAULT_PORTS["blob"])
     with running_host(
         APPS / "hello_sequence", tmp_path / "state", no_azurite=False, start_timeout=90
     ) as host:
         log = host.log_tail()
-        if already:
-            assert "Storage emulator already answers on port 10000" in log
-        else:
-            assert "Started Azurite (blob 10000, queue 10001, table 10002)" in log
+        started = "Started Azurite (blob 10000, queue 10001, table 10002)" in log
+        reused = "Storage emulator already answers on port 10000" in log
+        assert started != reused, log
+        if started:
             assert all(is_listening(port) for port in DEFAULT_PORTS.values())
             assert (tmp_path / "state" / "azurite").is_dir()
         assert host.stop() == 0
-    if not already:
+    if started:
         assert not is_listening(DEFAULT_PORTS["blob"])

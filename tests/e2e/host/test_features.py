@@ -261,3 +261,21 @@ def test_sdk_client_status_query_purge_and_restart(features_host: HostProcess) -
     failed = start(features_host, "Failing")
     features_host.wait_for_status(failed, {"Failed"})
     assert "Rewind is not supported by this host." in op("rewind", failed)["error"]
+
+
+def test_sub_orchestration_retry(features_host: HostProcess) -> None:
+    key = uuid.uuid4().hex
+    instance_id = start(features_host, "RetryingParent", {"key": key, "fail": 1})
+    status = features_host.wait_for_status(instance_id, {"Completed"}, timeout=20)
+    assert status["output"]["attempt"] == 2
+    events = kinds(history(features_host, instance_id))
+    assert events == [
+        "ExecutionStarted",
+        "SubOrchestrationInstanceFailed",
+        "TimerCreated",
+        "TimerFired",
+        "SubOrchestrationInstanceCompleted",
+        "ExecutionCompleted",
+    ]
+    # Each attempt without an explicit id gets "<execution id>:<its own sequence number>".
+    assert status["output"]["id"].endswith(":2")
