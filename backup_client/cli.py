@@ -10,7 +10,7 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -178,7 +178,7 @@ def backup(
                     )
                 elapsed = time.monotonic() - began
             summary = Summary(final, elapsed, _account_endpoint(url, app_dir))
-            _print_result(out, summary, final, as_json)
+            _print_result(out, summary, as_json)
             code_out = summary.exit_code
         except AlreadyRunning as error:
             running = error.status_url and urls.instance_id_from_status_url(error.status_url)
@@ -198,7 +198,7 @@ def backup(
     sys.exit(int(code_out))
 
 
-def _phase_logger(out: _Out, quiet: bool):  # type: ignore[no-untyped-def]
+def _phase_logger(out: _Out, quiet: bool) -> Callable[[Snapshot], None]:
     """Without a bar, one line per phase change (CI logs stay short)."""
     seen: list[str] = []
 
@@ -229,7 +229,7 @@ def _account_endpoint(url: str, app_dir: Path | None) -> str | None:
     return blob_endpoint(setting.connection_string)
 
 
-def _print_result(out: _Out, summary: Summary, final: Snapshot, as_json: bool) -> None:
+def _print_result(out: _Out, summary: Summary, as_json: bool) -> None:
     if as_json:
         out.out.print_json(json.dumps(_summary_json(summary)))
     else:
@@ -382,7 +382,7 @@ def status(
         out.err.print("\nStopped following; the backup goes on.", soft_wrap=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     summary = Summary(snapshot, elapsed, _account_endpoint(url, None))
-    _print_result(out, summary, snapshot, as_json)
+    _print_result(out, summary, as_json)
     sys.exit(int(summary.exit_code) if snapshot.is_terminal else 0)
 
 
