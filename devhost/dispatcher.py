@@ -585,8 +585,18 @@ class TaskHub:
             message = (
                 f"Orchestrator function '{record.name}' failed: {type(error).__name__}: {error}"
             )
+            started = full_history[history.last_orchestrator_started_index(full_history)]
+            now = history.parse_timestamp(started["Timestamp"])
+            next_id = 1 + max((e.get("EventId", -1) for e in full_history), default=-1)
             decision = EpisodeDecision(
-                new_events=[], status=RuntimeStatus.FAILED, output=json.dumps(message)
+                new_events=[
+                    history.execution_completed(
+                        now, next_id, history.OrchestrationStatus.FAILED, message
+                    ),
+                    history.orchestrator_completed(now),
+                ],
+                status=RuntimeStatus.FAILED,
+                output=json.dumps(message),
             )
         return _Replayed(decision, invoke)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
+from devhost import replay
 from devhost.clock import ManualClock
 from devhost.contracts import (
     ActivityOutcome,
@@ -548,5 +549,36 @@ def test_an_activity_the_app_could_not_run_is_run_again_not_failed(tmp_path: Pat
             assert hub.metrics["activities_requeued"] == 1
             failures = [e for e in await hub.get_history("requeued") if e["EventType"] == 6]
             assert failures == []
+
+    run(scenario())
+
+
+def test_a_replay_core_failure_fails_that_instance_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_decide = replay.decide
+
+    def decide(history_events, outcome, **names):
+        if names["orchestrator_name"] == "WaitTwice":
+            raise RuntimeError("replay bug")
+        return real_decide(history_events, outcome, **names)
+
+    monkeypatch.setattr(replay, "decide", decide)
+
+    async def scenario() -> None:
+        async with running_hub(tmp_path, APP) as hub:
+            await hub.start_instance("WaitTwice", "broken", None)
+            await hub.start_instance("Sequence", "fine", client_input("y"))
+            broken = await wait_finished(hub, "broken")
+            assert broken.runtime_status is RuntimeStatus.FAILED
+            assert json.loads(broken.output) == (
+                "Orchestrator function 'WaitTwice' failed: RuntimeError: replay bug"
+            )
+            assert event_types(await hub.get_history("broken"))[-2:] == [
+                EventType.EXECUTION_COMPLETED,
+                EventType.ORCHESTRATOR_COMPLETED,
+            ]
+            fine = await wait_finished(hub, "fine")
+            assert fine.runtime_status is RuntimeStatus.COMPLETED
 
     run(scenario())
