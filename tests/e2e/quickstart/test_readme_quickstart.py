@@ -79,9 +79,7 @@ def test_first_quickstart_command_in_a_fresh_clone(tmp_path: Path) -> None:
         text=True,
         timeout=780,
     )
-    report = (
-        f"exit {first.returncode}\nstdout:\n{first.stdout[-3000:]}\nstderr:\n{first.stderr[-3000:]}"
-    )
+    report = describe(first)
     assert first.returncode == 0, report
     files = sorted(p for p in EXAMPLE_TREE.rglob("*") if p.is_file())
     total_bytes = sum(p.stat().st_size for p in files)
