@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import socket
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -95,6 +97,16 @@ def _joined(values: MultiMapping[str], separator: str) -> dict[str, str]:
         if key not in joined:
             joined[key] = separator.join(values.getall(key))
     return joined
+
+
+def routing_path(raw_path: str) -> str:
+    """The request path as ASP.NET routing sees it: decoded, except that an encoded slash
+    (``%2F``) stays inside its segment instead of splitting it."""
+    path = raw_path.split("?", 1)[0]
+    segments = (
+        urllib.parse.unquote(re.sub("%2[fF]", "%252F", segment)) for segment in path.split("/")
+    )
+    return "/".join(segments).strip("/")
 
 
 def build_routes(app: FunctionApp) -> RouteTable[str]:
@@ -203,7 +215,7 @@ class HostServer:
 
     async def _trigger(self, request: web.Request) -> web.StreamResponse:
         prefix = self.app.config.route_prefix
-        path = request.path.strip("/")
+        path = routing_path(request.raw_path)
         if prefix:
             head, _, rest = path.partition("/")
             if head.lower() != prefix.lower():

@@ -364,7 +364,7 @@ class ManagementApi:
         if body.strip():
             try:
                 input_json = dumps(json.loads(body))
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:  # Json.NET stops at depth 64
                 return error_response(
                     400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException"
                 )
@@ -557,7 +557,7 @@ class ManagementApi:
         body = await request.text()
         try:
             value = json.loads(body)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # Json.NET stops at depth 64
             return error_response(
                 400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException"
             )

@@ -7,7 +7,7 @@ import pytest
 
 from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
-from devhost.http import client_binding
+from devhost.http import client_binding, routing_path
 from tests.unit.front.serving import WEBHOOK, Front, load, serving
 
 
@@ -163,5 +163,20 @@ def test_sdk_client_operations(app: FunctionApp) -> None:
         assert error["error"] == "No instance with ID 'c1' found."
         unknown = await op("start", args={"name": "Nope"})
         assert unknown["error"].startswith("The function 'Nope' doesn't exist")
+
+    run(app, scenario)
+
+
+def test_routing_path_keeps_encoded_slashes_in_their_segment() -> None:
+    assert routing_path("/api/orchestrators/..%2F..%2Fetc?x=1") == "api/orchestrators/..%2F..%2Fetc"
+    assert routing_path("/api/inspect/a%20b/") == "api/inspect/a b"
+    assert routing_path("/api/items/%34%32") == "api/items/42"
+
+
+def test_an_encoded_slash_reaches_the_function_inside_one_route_value(app: FunctionApp) -> None:
+    async def scenario(front: Front) -> None:
+        answer = await front.call("GET", "/api/inspect/a%2Fb")
+        assert answer.status == 201
+        assert answer.json()["route"] == {"name": "a%2Fb"}
 
     run(app, scenario)
