@@ -50,7 +50,7 @@ FAILED = "failed"
 class UploadTuning:
     single_put_limit: int = 4 * MIB  # files up to this size go up in one request
     block_size: int = 4 * MIB
-    concurrency: int = 2  # blocks in flight per file
+    concurrency: int = 2  # blocks in flight per file (memory: concurrency + 1 blocks)
     read_attempts: int = 3  # reads of a file that keeps changing before giving up
 
     def block_size_for(self, size: int) -> int:
@@ -175,7 +175,8 @@ def _put_blocks(
             block_ids.append(block_id)
             in_flight.append(pool.submit(blob.stage_block, block_id, chunk, length=len(chunk)))
             del chunk  # only the in-flight requests keep their blocks alive
-            while len(in_flight) >= tuning.concurrency:
+            # Up to ``concurrency`` blocks travel while the next one is read.
+            while len(in_flight) > tuning.concurrency:
                 in_flight.popleft().result()
         while in_flight:
             in_flight.popleft().result()
