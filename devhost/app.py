@@ -114,6 +114,10 @@ class FunctionApp:
     _closing: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Refresh the case-insensitive name index after ``functions`` changed."""
         self._by_lower = {name.lower(): name for name in self.functions}
 
     # ---- FunctionAppProtocol ---------------------------------------------------------
@@ -182,7 +186,7 @@ class FunctionApp:
                 )
             datum = OrchestrationTriggerConverter.encode(result, expected_type=None)
             return OrchestratorOutcome(state_from(datum.value))
-        except Exception as error:  # noqa: BLE001 - every failure becomes the outcome
+        except Exception as error:  # every failure becomes the outcome
             message = str(error)
             _, marker, tail = message.partition(OUT_OF_PROC_MARKER)
             if marker:
@@ -219,7 +223,7 @@ class FunctionApp:
             outcome = ActivityOutcome(result=compact_json(datum.value))
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - every failure becomes TaskFailed
+        except Exception as error:  # every failure becomes TaskFailed
             if self._closing:
                 # Host stopping: the activity must run again, not be recorded as failed.
                 return _STOPPING
@@ -246,7 +250,7 @@ class FunctionApp:
             if function.error or function.main is None:
                 raise AppLoadError(function.error or "not loaded")
             result = await self._run_http(function, request, client_json, invocation_id)
-        except Exception as error:  # noqa: BLE001 - the real host answers 500
+        except Exception as error:  # the real host answers 500
             logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
             log.error(
                 "Exception while executing function: Functions.%s. Result: Failure\n"
@@ -402,7 +406,7 @@ def load_app(
             log.warning("Function '%s' skipped: %s", spec.name, reason)
             continue
         app.functions[spec.name] = _load_function(spec, root)
-    app.__post_init__()
+    app.reindex()
     return app
 
 
@@ -422,7 +426,7 @@ def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
             function.main = _import_entry_point(spec, root)
             function.is_async = inspect.iscoroutinefunction(function.main)
             function.parameters = _check_signature(spec, function.main)
-        except Exception as error:  # noqa: BLE001 - reported, the other functions still load
+        except Exception as error:  # reported; the other functions still load
             function.main = None
             function.error = f"{type(error).__name__}: {error}"
             log.debug("Function '%s' import traceback:\n%s", spec.name, stack_text(error, __file__))

@@ -157,7 +157,12 @@ def query_datetime(query: Mapping[str, str], name: str) -> datetime | None:
     value = _query_value(query, name)
     if not value:
         return None
-    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
+    text = value.strip()
+    if "T" not in text:
+        text = text.replace(" ", "T", 1)
+    date, sep, clock = text.partition("T")
+    # An unencoded "+01:00" offset arrives as " 01:00" after query-string decoding.
+    text = date + sep + clock.replace(" ", "+")
     head, sep, _ = text.partition("-")
     if sep and head.isdigit() and len(head) < 4:
         text = head.zfill(4) + text[len(head) :]  # Python's strftime may drop the zeros
@@ -281,7 +286,7 @@ class ManagementApi:
             return host_error_response(error)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - the SDK needs a JSON answer, always
+        except Exception as error:  # the SDK needs a JSON answer, always
             log.exception("Durable API request %s %s failed", request.method, request.path)
             return error_response(500, SOMETHING_WRONG, str(error), type(error).__name__)
 

@@ -8,6 +8,7 @@ import pytest
 
 from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
+from devhost.management import query_datetime
 from tests.unit.front.serving import WEBHOOK, Front, load, serving
 
 CHECK_STATUS_KEYS = [
@@ -352,3 +353,18 @@ def test_rpc_listener_serves_the_same_api(app: FunctionApp) -> None:
         assert follow.status == 202 and follow.json()["instanceId"] == "rpc1"
 
     run(app, scenario)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-01T10:00:00.123456Z", "2024-05-01T10:00:00.123456+00:00"),
+        ("2024-05-01 10:00:00", "2024-05-01T10:00:00+00:00"),
+        ("2024-05-01T12:00:00 02:00", "2024-05-01T10:00:00+00:00"),
+        ("24-05-01T10:00:00Z", "0024-05-01T10:00:00+00:00"),
+        ("yesterday", None),
+    ],
+)
+def test_query_datetimes_are_parsed_leniently(value: str, expected: str | None) -> None:
+    parsed = query_datetime({"createdTimeFrom": value}, "createdtimefrom")
+    assert (parsed.isoformat() if parsed else None) == expected
