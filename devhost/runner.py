@@ -134,7 +134,11 @@ def _maybe_start_azurite(settings: HostSettings) -> azurite.Azurite | None:
     except azurite.AzuriteError as error:
         log.error("Could not start Azurite: %s", error)
         return None
-    log.info("Started Azurite (blob %d, queue %d, table %d)", *server.ports.values())
+    log.info(
+        "Started Azurite (pid %d; blob %d, queue %d, table %d)",
+        server.process.pid,
+        *server.ports.values(),
+    )
     return server
 
 
