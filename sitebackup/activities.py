@@ -97,7 +97,11 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
 
 
 def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """E2_CopyFileToBlob: ``{"job": descriptor, "file": {"path", "size", "mtimeNs"}}``."""
+    """E2_CopyFileToBlob: ``{"job": descriptor, "file": {"path", "size", "mtimeNs"}}``.
+
+    ``"newContainer": true`` (set when the listing created the container) skips the lookup
+    of an existing blob.
+    """
     env = os.environ if env is None else env
     entry = value.get("file") if isinstance(value, dict) else None
     path = entry.get("path") if isinstance(entry, dict) else None
@@ -113,7 +117,15 @@ def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]
     # Configuration problems raise: they affect every file and the message must surface.
     settings = cfg.load(env)
     container = _container(job, settings, env)
-    result = copy_file(container, root, job.prefix, path, job.compare, tuning_for(settings))
+    result = copy_file(
+        container,
+        root,
+        job.prefix,
+        path,
+        job.compare,
+        tuning_for(settings),
+        new_container=value.get("newContainer") is True,
+    )
     if result.status == FAILED:
         log.warning("not backed up: %r: %s", path, result.error)
     return result.to_dict()

@@ -87,12 +87,12 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
         raise JobError(f"{who} input must be an object with 'job' and 'files'")
     job = _job({**(value.get("job") or {}), "retry": value.get("retry")}, who)
     files = _files(value.get("files"), who)
-    descriptor = job.descriptor()
+    common: dict[str, Any] = {"job": job.descriptor()}
+    if value.get("newContainer") is True:
+        common["newContainer"] = True
     retry = _retry(job)
     tasks = [
-        context.call_activity_with_retry(
-            names.COPY_ACTIVITY, retry, {"job": descriptor, "file": entry}
-        )
+        context.call_activity_with_retry(names.COPY_ACTIVITY, retry, {**common, "file": entry})
         for entry in files
     ]
     yield from settle_all(context, tasks)
@@ -157,7 +157,11 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     if not context.is_replaying:
         log.info("%s: %d files in %d partitions", context.instance_id, len(files), len(parts))
 
-    child_input = {"job": job.descriptor(), "retry": job.to_input()["retry"]}
+    child_input = {
+        "job": job.descriptor(),
+        "retry": job.to_input()["retry"],
+        "newContainer": listing.get("containerCreated") is True,
+    }
     for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
         running = {
             context.call_sub_orchestrator(

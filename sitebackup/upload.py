@@ -189,14 +189,22 @@ def _put_blocks(
 
 
 def _copy_once(
-    blob: BlobClient, real_path: str, compare: str, content_type: str, tuning: UploadTuning
+    blob: BlobClient,
+    real_path: str,
+    compare: str,
+    content_type: str,
+    tuning: UploadTuning,
+    new_container: bool,
 ) -> tuple[str, int]:
     fd = _open(real_path)
     with os.fdopen(fd, "rb", buffering=0) as stream:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(0, "it is no longer a regular file")
-        if _unchanged(_properties(blob), info, compare, stream, fd):
+        # In a container this backup just created there is nothing to compare with; skipping
+        # the lookup saves one request per file on a first backup.
+        existing = None if new_container else _properties(blob)
+        if _unchanged(existing, info, compare, stream, fd):
             return SKIPPED, info.st_size
         if info.st_size <= tuning.single_put_limit:
             _put_small(blob, stream, fd, info, content_type, tuning.single_put_limit)
@@ -212,12 +220,15 @@ def copy_file(
     rel_path: str,
     compare: str = "checksum",
     tuning: UploadTuning | None = None,
+    new_container: bool = False,
 ) -> CopyResult:
     """Back up ``root/rel_path`` as ``<prefix>/<rel_path>`` in ``container``.
 
     Problems with the file itself (vanished, unreadable, changing, a name the service
     rejects) come back as a ``failed`` result. Storage failures that another attempt may
     cure raise ``StorageError``, so the orchestration's retry policy applies.
+    ``new_container`` says the container was created by this backup: the blob is written
+    without first looking for an existing one (at worst, an identical blob is rewritten).
     """
     tuning = tuning or UploadTuning()
     try:
@@ -231,7 +242,7 @@ def copy_file(
     content_type = mimetypes.guess_type(rel_path, strict=False)[0] or "application/octet-stream"
     for attempt in range(1, tuning.read_attempts + 1):
         try:
-            status, size = _copy_once(blob, real_path, compare, content_type, tuning)
+            status, size = _copy_once(blob, real_path, compare, content_type, tuning, new_container)
         except _SourceChanged:
             log.info("%r changed while it was read (attempt %d)", rel_path, attempt)
             continue

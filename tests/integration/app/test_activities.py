@@ -82,6 +82,23 @@ def test_checksum_mode_catches_a_change_that_kept_size_and_mtime(site, env, cont
     assert container.download_blob("www/index.html").readall() == b"<h1>HOME</h1>"
 
 
+def test_in_a_new_container_files_are_written_without_looking_first(site, env, container):
+    run_backup(job_for(site, env), env)
+    entry = {"path": "index.html", "size": 13, "mtimeNs": 0}
+    before = container.get_blob_client("www/index.html").get_blob_properties().etag
+
+    looked = activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+    blind = activities.copy_one(
+        {"job": job_for(site, env), "file": entry, "newContainer": True}, env
+    )
+
+    assert looked["status"] == "skipped"
+    assert blind["status"] == "copied"  # rewritten, identical, under a new etag
+    after = container.get_blob_client("www/index.html").get_blob_properties()
+    assert after.etag != before
+    assert_backup_matches(site, container, "www")
+
+
 def test_a_vanished_file_is_reported_not_raised(site, env, container):
     listing = activities.list_files(job_for(site, env), env)
     entry = next(e for e in listing["files"] if e["path"] == "index.html")

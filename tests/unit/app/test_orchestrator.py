@@ -94,6 +94,7 @@ def test_a_listed_tree_is_fanned_out_in_partitions_one_wave_at_a_time():
     assert inputs[0]["files"][0] == files(1)[0]
     assert inputs[0]["job"] == JOB.descriptor()
     assert inputs[0]["retry"] == {"firstIntervalMs": 1000, "maxAttempts": 2}
+    assert inputs[0]["newContainer"] is True  # the listing created the container
     status = state.custom_status
     assert status["phase"] == "copying"
     assert status["filesTotal"] == 120 and status["bytesTotal"] == 1200
@@ -233,7 +234,7 @@ def test_custom_status_stays_small_with_many_long_failures():
 # --- the partition sub-orchestrator --------------------------------------------------------
 
 
-def partition(entries: list[dict], max_attempts: int = 2) -> Episodes:
+def partition(entries: list[dict], max_attempts: int = 2, **extra) -> Episodes:
     return Episodes(
         E2_BackupPartition.main,
         names.PARTITION_ORCHESTRATOR,
@@ -242,6 +243,7 @@ def partition(entries: list[dict], max_attempts: int = 2) -> Episodes:
             "retry": {"firstIntervalMs": 1000, "maxAttempts": max_attempts},
             "index": 0,
             "files": entries,
+            **extra,
         },
         instance_id="0" * 32 + ":1",
     )
@@ -264,6 +266,13 @@ def test_a_partition_schedules_one_copy_with_retry_per_file():
     assert copies[0]["retryOptions"]["maxNumberOfAttempts"] == 2
     # One task_all over the files: a single top-level action.
     assert len(state.actions) == 1 and state.actions[0]["actionType"] == 12
+
+
+def test_copies_into_a_new_container_are_told_so():
+    (copy,) = partition(files(1), newContainer=True).run().atomic_actions()
+    assert json.loads(copy["input"])["newContainer"] is True
+    (copy,) = partition(files(1), newContainer=False).run().atomic_actions()
+    assert "newContainer" not in json.loads(copy["input"])
 
 
 def test_a_failed_copy_is_retried_by_the_host_and_its_success_counts():
