@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 
 from sitebackup import activities, storage
 from sitebackup.errors import StorageError
@@ -226,15 +225,3 @@ def test_identity_settings_without_azure_identity_say_what_to_install(site, env)
         assert "needs the azure-identity package" in listing["error"]
     else:
         pytest.skip("azure-identity is installed here")
-
-
-def test_blobs_written_by_the_app_verify_with_the_sdk_md5(
-    site, env, container, storage_connection_string
-):
-    # Content-MD5 is what a download with validation checks: the SDK recomputes it.
-    run_backup(job_for(site, env), env)
-    service = BlobServiceClient.from_connection_string(storage_connection_string)
-    blob = service.get_blob_client(env["BACKUP_CONTAINER"], "www/big/blocks.bin")
-    props = blob.get_blob_properties()
-    assert props.content_settings.content_md5 is not None
-    assert blob.download_blob().readall() == (site / "big/blocks.bin").read_bytes()
