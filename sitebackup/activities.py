@@ -57,7 +57,7 @@ def _container(job: Job, settings: cfg.Settings, env: Mapping[str, str]) -> Cont
         single_put_size=tuning.single_put_limit,
         block_size=tuning.block_size,
     )
-    return client.get_container_client(job.container)
+    return storage.container_client(client, job.container)
 
 
 def tuning_for(settings: cfg.Settings) -> UploadTuning:

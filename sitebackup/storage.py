@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,6 +148,9 @@ def _transport(pool_size: int) -> RequestsTransport:
     # requests keeps 10 connections per host by default; more concurrent uploads than that
     # wait for a connection or churn through new ones.
     session = requests.Session()
+    # With no proxy in the environment, requests would still re-read the environment and
+    # ~/.netrc on every request (a third of the client CPU per small file); read it once.
+    session.trust_env = bool(urllib.request.getproxies())
     adapter = HTTPAdapter(
         pool_connections=4,
         pool_maxsize=pool_size,
@@ -195,6 +199,19 @@ def service_client(
                 f"app setting {target.source} does not hold a valid storage connection"
             ) from None
         _clients[key] = client
+        return client
+
+
+_containers: dict[tuple[int, str], ContainerClient] = {}
+
+
+def container_client(service: BlobServiceClient, name: str) -> ContainerClient:
+    """The process-wide client of one container (building one costs as much as a request)."""
+    key = (id(service), name)
+    with _clients_lock:
+        client = _containers.get(key)
+        if client is None:
+            client = _containers[key] = service.get_container_client(name)
         return client
 
 
