@@ -185,6 +185,8 @@ def test_one_storage_client_per_process(site, env):
         target, pool_size=32, single_put_size=tuning.single_put_limit, block_size=tuning.block_size
     )
     assert first is again
+    name = env["BACKUP_CONTAINER"]
+    assert storage.container_client(first, name) is storage.container_client(again, name)
 
 
 def test_unreachable_storage_raises_for_the_retry_policy_without_leaking_the_key(site, env):
