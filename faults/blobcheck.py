@@ -6,7 +6,6 @@ bytes it really holds, and both against the source file.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -108,7 +107,3 @@ def _content_problems(relative: str, facts: FileFacts, blob: BlobFacts) -> list[
         f"{relative}: file is {facts.size} bytes md5 {facts.md5}, blob holds "
         f"{blob.content_size} bytes md5 {blob.content_md5}"
     ]
-
-
-def md5_base64_to_hex(value: str) -> str:
-    return base64.b64decode(value).hex()
