@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 START_PATH = "/orchestrators/E2_BackupSiteContent"
 _POLL = 0.001  # the log is read every millisecond while a kill is being aimed
+COPY_STARTED = b"Executing 'Functions.E2_CopyFileToBlob'"
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,9 @@ class RunResult:
     partitions_total: int = 0
     output: Any = None
     expected_output: int = 0
+    files: int = 0
     runtime_status: str = ""
-    files_copied: int = 0
-    files_skipped: int = 0  # re-run after the crash, found already in storage
+    copies_run: int = 0  # copy activity executions the host logged, restarts included
     seconds_to_kill: float = 0.0
     seconds_to_recover: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -104,13 +105,18 @@ class RunResult:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def copies_redone(self) -> int:
+        """Copies that ran more than once: the work in flight when the host died."""
+        return max(0, self.copies_run - self.files)
+
     def describe(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
         line = (
             f"run {self.index + 1:>3}: aimed {self.plan.phase:<8} landed {self.landed:<9} "
             f"partitions {self.partitions_done_at_kill}/{self.partitions_total} "
             f"kill after {self.seconds_to_kill:5.2f}s, recovered in "
-            f"{self.seconds_to_recover:5.2f}s, re-copied {self.files_skipped:>3} -> {verdict}"
+            f"{self.seconds_to_recover:5.2f}s, copies redone {self.copies_redone:>3} -> {verdict}"
         )
         if self.problems:
             line += "".join(f"\n      {problem}" for problem in self.problems[:20])
@@ -174,12 +180,16 @@ def _start_backup(host: HostProcess, tree: Path, container: str) -> tuple[str, s
     return body["id"], answer.headers["Location"]
 
 
+def _count_copies(log_path: Path, offset: int) -> int:
+    with open(log_path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read().count(COPY_STARTED)
+
+
 def _check_final(result: RunResult, status: dict, files: int) -> None:
     result.runtime_status = status.get("runtimeStatus", "")
     result.output = status.get("output")
     custom = status.get("customStatus") or {}
-    result.files_copied = int(custom.get("filesCopied") or 0)
-    result.files_skipped = int(custom.get("filesSkipped") or 0)
     if result.runtime_status != "Completed":
         result.problems.append(f"ended {result.runtime_status}: {json.dumps(result.output)[:500]}")
         return
@@ -210,10 +220,18 @@ def run_once(
         tree, config.files, seed=config.seed * 100_003 + index, max_size=config.max_size
     )
     result.expected_output = total_bytes(manifest)
-    host = HostProcess(config.app_dir, state, _host_env(connection_string, roots))
+    result.files = len(manifest)
+    # Debug level logs every activity execution: that is how redone copies are counted.
+    host = HostProcess(
+        config.app_dir,
+        state,
+        _host_env(connection_string, roots),
+        extra_args=("--log-level", "debug"),
+    )
     try:
+        log_start = host.log_path.stat().st_size if host.log_path.exists() else 0
         host.start()
-        tail = LogTail(host.log_path)
+        tail = LogTail(host.log_path, log_start)
         started = time.monotonic()
         instance_id, _ = _start_backup(host, tree, container)
         progress = BackupProgress(instance_id)
@@ -226,6 +244,7 @@ def run_once(
         host.start()
         status = host.wait_for_status(instance_id, TERMINAL, timeout=config.run_timeout)
         result.seconds_to_recover = time.monotonic() - restarted
+        result.copies_run = _count_copies(host.log_path, log_start)
         _check_final(result, status, len(manifest))
         blobs = read_blobs(service.get_container_client(container), tree.name)
         result.problems.extend(compare(manifest, blobs, tree.name))

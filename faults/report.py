@@ -29,7 +29,7 @@ def markdown(loop: LoopResult, command: str) -> str:
     rows = "\n".join(
         f"| {run.index + 1} | {run.plan.phase} | {run.landed} | "
         f"{run.partitions_done_at_kill}/{run.partitions_total} | {run.seconds_to_kill:.2f} | "
-        f"{run.seconds_to_recover:.2f} | {run.files_skipped} | "
+        f"{run.seconds_to_recover:.2f} | {run.copies_redone} | "
         f"{'ok' if run.ok else 'FAILED: ' + run.problems[0].replace('|', '/')[:120]} |"
         for run in loop.runs
     )
@@ -43,10 +43,10 @@ Each run backs up a fresh tree of {loop.config.files} files (seed {loop.config.s
 the local host once at the moment aimed at, starts it again on the same task hub, and checks
 that the backup ends Completed with the tree's byte count as output, no file failed, and every
 blob holds its file's bytes with a matching Content-MD5. "Landed" is the phase the host's log
-showed when it died; "re-copied" counts copies that ran again after the restart and found
-their blob already written (work that was in flight at the kill).
+showed when it died; "copies redone" counts copy activities that ran more than once (from the
+host's debug log): the work that was in flight when the host died, nothing more.
 
-| run | aimed | landed | partitions done | kill at (s) | recovery (s) | re-copied | result |
+| run | aimed | landed | partitions done | kill at (s) | recovery (s) | copies redone | result |
 |---:|---|---|---|---:|---:|---:|---|
 {rows}
 

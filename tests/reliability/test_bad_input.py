@@ -20,6 +20,7 @@ from tests.support.host_process import HostProcess, running_host
 
 _PLACEHOLDER = Playground(*(Path("/placeholder"),) * 6)
 LABELS = [request.label for request in bad_requests(_PLACEHOLDER)]
+MAX_ERROR_BODY = 4096
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,10 @@ def test_malformed_request_gets_a_4xx_with_a_message(
     )
     if request.needs_message:
         assert message_of(answer.body), f"{label}: HTTP {answer.status} with no message"
+    # A message, not an echo: whatever the caller sent, the answer stays small.
+    assert len(answer.body) <= MAX_ERROR_BODY, (
+        f"{label}: a {len(answer.body)}-byte error body: {answer.body[:200]!r}..."
+    )
     assert module_host.running, f"host died after {label!r}:\n{module_host.log_tail()}"
 
 
