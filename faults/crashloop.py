@@ -38,6 +38,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 START_PATH = "/orchestrators/E2_BackupSiteContent"
 _POLL = 0.001  # the log is read every millisecond while a kill is being aimed
 COPY_STARTED = b"Executing 'Functions.E2_CopyFileToBlob'"
+MAX_AIMS = 3
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class RunResult:
     files: int = 0
     runtime_status: str = ""
     copies_run: int = 0  # copy activity executions the host logged, restarts included
+    aims: int = 1  # backups it took for the kill to land inside one
     seconds_to_kill: float = 0.0
     seconds_to_recover: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -118,6 +120,8 @@ class RunResult:
             f"kill after {self.seconds_to_kill:5.2f}s, recovered in "
             f"{self.seconds_to_recover:5.2f}s, copies redone {self.copies_redone:>3} -> {verdict}"
         )
+        if self.aims > 1:
+            line += f" (aimed {self.aims} times)"
         if self.problems:
             line += "".join(f"\n      {problem}" for problem in self.problems[:20])
         return line
@@ -267,6 +271,28 @@ def run_once(
     return result
 
 
+def _aimed_run(
+    index: int,
+    config: LoopConfig,
+    plan: KillPlan,
+    service: BlobServiceClient,
+    connection_string: str,
+) -> RunResult:
+    """``run_once``, again while the kill came after the backup had already ended.
+
+    Such a run passes its checks but proves nothing about crashes; a busy machine can delay
+    the kill past the short final phase.
+    """
+    for aim in range(1, MAX_AIMS + 1):
+        result = run_once(index, config, plan, service, connection_string)
+        result.aims = aim
+        if not result.ok or result.landed in PHASES:
+            return result
+        log.warning("run %d: the kill came after the backup ended; aiming again", index + 1)
+    result.problems.append(f"the kill never landed inside the backup ({MAX_AIMS} attempts)")
+    return result
+
+
 def crash_loop(config: LoopConfig, on_run: Callable[[RunResult], None] | None = None) -> LoopResult:
     """``config.runs`` runs against one Azurite of its own (on disk, in the work folder)."""
     rng = random.Random(config.seed)
@@ -280,7 +306,7 @@ def crash_loop(config: LoopConfig, on_run: Callable[[RunResult], None] | None = 
         service = BlobServiceClient.from_connection_string(server.connection_string)
         for index in range(config.runs):
             plan = plan_kill(rng, config.phases[index % len(config.phases)])
-            result = run_once(index, config, plan, service, server.connection_string)
+            result = _aimed_run(index, config, plan, service, server.connection_string)
             loop.runs.append(result)
             if on_run:
                 on_run(result)

@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from faults.crashloop import LoopResult
+from faults.crashloop import LoopResult, RunResult
 
 
 def summary(loop: LoopResult) -> str:
@@ -22,6 +22,12 @@ def summary(loop: LoopResult) -> str:
     )
 
 
+def _verdict(run: RunResult) -> str:
+    if not run.ok:
+        return "FAILED: " + run.problems[0].replace("|", "/")[:120]
+    return "ok" if run.aims == 1 else f"ok (kill landed on attempt {run.aims})"
+
+
 def markdown(loop: LoopResult, command: str) -> str:
     """The record committed as ``faults/RESULTS.md`` after a long run."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -30,7 +36,7 @@ def markdown(loop: LoopResult, command: str) -> str:
         f"| {run.index + 1} | {run.plan.phase} | {run.landed} | "
         f"{run.partitions_done_at_kill}/{run.partitions_total} | {run.seconds_to_kill:.2f} | "
         f"{run.seconds_to_recover:.2f} | {run.copies_redone} | "
-        f"{'ok' if run.ok else 'FAILED: ' + run.problems[0].replace('|', '/')[:120]} |"
+        f"{_verdict(run)} |"
         for run in loop.runs
     )
     return f"""# Crash loop: last long run
