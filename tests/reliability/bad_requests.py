@@ -132,5 +132,19 @@ def bad_requests(pg: Playground) -> list[BadRequest]:
         _webhook("status of an id with control characters", "GET", "/instances/bad%01id%0A"),
         _webhook("status of a 300-character id", "GET", f"/instances/{'x' * 300}"),
         _webhook("start an unknown orchestrator by webhook", "POST", "/orchestrators/E9_Nope"),
+        _webhook("PUT on an instance", "PUT", f"/instances/{BOGUS_ID}"),
+        _webhook("GET on terminate", "GET", f"/instances/{BOGUS_ID}/terminate"),
+        _webhook(
+            "start with an instance id beginning with @",
+            "POST",
+            "/orchestrators/E2_BackupSiteContent/@evil",
+            _json("/x"),
+        ),
+        _webhook(
+            "start with a slash inside the instance id",
+            "POST",
+            "/orchestrators/E2_BackupSiteContent/a%2Fb",
+            _json("/x"),
+        ),
     ]
     return requests
