@@ -22,6 +22,7 @@ from tests.reliability.conftest import PROJECT_DIR
 from tests.support.host_process import HostProcess, HostProcessError, running_host
 
 OUTAGE_SECONDS = 10
+WEBHOOKS = "/runtime/webhooks/durabletask"
 GIVE_UP_SECONDS = 30
 COPY_GAVE_UP = "Activity function 'E2_CopyFileToBlob' failed"
 
@@ -170,5 +171,38 @@ def test_an_outage_beyond_the_retry_budget_fails_and_a_rerun_finishes_the_job(
     assert final["output"] == total_bytes(manifest)
     assert custom["filesFailed"] == 0, custom
     assert custom["filesSkipped"] >= copied_before, custom
+    assert custom["filesCopied"] + custom["filesSkipped"] == len(manifest), custom
+    assert backup_problems(storage.connection_string, unique_name, "site", manifest) == []
+
+
+@pytest.mark.slow
+def test_a_rerun_after_a_backup_lost_to_an_outage_skips_what_was_stored(
+    tmp_path: Path, allowed_root: Path, storage: Storage, unique_name: str
+) -> None:
+    site = allowed_root / "site"
+    manifest = build_tree(site, 1500, seed=13)
+    env = _host_env(storage, allowed_root)
+    with running_host(PROJECT_DIR, tmp_path / "state", env=env) as host:
+        instance_id, url = started(start_backup(host, site, unique_name))
+        before = _copying(host, url, 200)
+        assert before["runtimeStatus"] == "Running", f"ended before the outage: {before}"
+        stored_before = before["customStatus"]["filesCopied"]
+        storage.stop()
+        try:
+            # The operator gives up on the backup while storage is away.
+            answer = host.request("POST", f"{WEBHOOKS}/instances/{instance_id}/terminate")
+            assert answer.status == 202, answer
+            ended = host.wait_for_status(url, timeout=60)
+            assert ended["runtimeStatus"] == "Terminated", ended
+        finally:
+            storage.start()
+        again_id, again_url = started(start_backup(host, site, unique_name))
+        final = host.wait_for_status(again_url, timeout=300)
+    custom = final["customStatus"]
+    assert again_id == instance_id
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == total_bytes(manifest)
+    assert custom["filesFailed"] == 0, custom
+    assert custom["filesSkipped"] >= stored_before > 0, custom
     assert custom["filesCopied"] + custom["filesSkipped"] == len(manifest), custom
     assert backup_problems(storage.connection_string, unique_name, "site", manifest) == []
