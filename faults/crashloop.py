@@ -13,6 +13,7 @@ its file's bytes (MD5) and claims no other checksum.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from devhost import azurite as azurite_launcher
@@ -56,8 +58,8 @@ class LoopConfig:
 
 @dataclass(frozen=True)
 class KillPlan:
-    """When to kill: once ``phase`` is reached (and, in the fan-out, ``after_partitions``
-    partitions have finished), ``delay`` seconds later."""
+    """When to kill: ``delay`` seconds after ``phase`` is reached (in the fan-out: once
+    ``fan_out_fraction`` of the partitions have finished)."""
 
     phase: str
     delay: float
@@ -252,7 +254,7 @@ def run_once(
         _check_final(result, status, len(manifest))
         blobs = read_blobs(service.get_container_client(container), tree.name)
         result.problems.extend(compare(manifest, blobs, tree.name))
-    except (FaultError, HostProcessError, OSError) as error:
+    except (FaultError, HostProcessError, OSError, AzureError) as error:
         result.problems.append(f"{type(error).__name__}: {error}")
     finally:
         if host.running:
@@ -263,7 +265,8 @@ def run_once(
     if result.ok and not config.keep:
         shutil.rmtree(tree, ignore_errors=True)
         shutil.rmtree(state, ignore_errors=True)
-        service.delete_container(container)
+        with contextlib.suppress(AzureError):  # only tidiness is at stake here
+            service.delete_container(container)
     elif not result.ok:
         result.problems.append(
             f"kept for a look: tree {tree}, host state {state}, container {container}"

@@ -7,10 +7,12 @@ exactly the inputs that are mishandled.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from faults.trees import scan_tree, total_bytes
 from tests.reliability.backups import backup_problems, list_instances, start_backup, started
@@ -21,6 +23,8 @@ from tests.support.host_process import HostProcess, running_host
 _PLACEHOLDER = Playground(*(Path("/placeholder"),) * 6)
 LABELS = [request.label for request in bad_requests(_PLACEHOLDER)]
 MAX_ERROR_BODY = 4096
+# The container requests without one would write to: this module's own.
+DEFAULT_CONTAINER = "bad-input-" + uuid.uuid4().hex[:12]
 
 # Known defects, each with the place to fix it; strict, so a fix makes the marker go.
 _ECHO = (
@@ -64,6 +68,7 @@ def module_host(
     env = {
         "AzureWebJobsStorage": azurite.connection_string,
         "BACKUP_ALLOWED_ROOTS": str(playground.root),
+        "BACKUP_CONTAINER": DEFAULT_CONTAINER,
     }
     with running_host(PROJECT_DIR, tmp_path_factory.mktemp("state"), env=env) as host:
         yield host
@@ -111,25 +116,22 @@ def test_malformed_request_gets_a_4xx_with_a_message(
 
 
 def test_malformed_requests_start_nothing_and_the_host_keeps_serving(
-    module_host: HostProcess, playground: Playground, storage_connection_string: str
+    module_host: HostProcess,
+    playground: Playground,
+    storage_connection_string: str,
+    unique_name: str,
 ) -> None:
     for request in bad_requests(playground):
         send(module_host, request)
     assert module_host.running, module_host.log_tail()
     assert list_instances(module_host) == []
-    # What a lookalike, an escaping link or '..' points at was never copied anywhere:
-    # the one backup below is the only thing written to its container.
-    container = "after-bad-input"
-    _, url = started(start_backup(module_host, playground.site, container))
+    # Nothing reached storage: the requests' default container was never even created.
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    assert not service.get_container_client(DEFAULT_CONTAINER).exists()
+    # And the host still does its job.
+    _, url = started(start_backup(module_host, playground.site, unique_name))
     final = module_host.wait_for_status(url, timeout=60)
     manifest = scan_tree(playground.site)
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == total_bytes(manifest)
-    assert (
-        backup_problems(storage_connection_string, container, "", manifest_under("site", manifest))
-        == []
-    )
-
-
-def manifest_under(prefix: str, manifest: dict) -> dict:
-    return {f"{prefix}/{relative}": facts for relative, facts in manifest.items()}
+    assert backup_problems(storage_connection_string, unique_name, "site", manifest) == []
