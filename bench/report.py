@@ -19,6 +19,7 @@ COLUMNS = (
     "host peak RSS MiB",
     "CPU s host",
     "CPU s Azurite",
+    "CPU ms per file",
     "target",
     "notes",
 )
@@ -67,6 +68,7 @@ def row_cells(row: Row, targets: Sequence[TargetResult]) -> list[str]:
         _num(row.peak_rss_mib, 0),
         _num(row.cpu_host_s),
         _num(row.cpu_azurite_s),
+        _num(row.cpu_ms_per_item, 2),
         "; ".join(short_verdict(t) for t in mine) or MISSING,
         (f"FAILED: {row.error[:300]}" if failed else row.note) or MISSING,
     ]
@@ -119,7 +121,10 @@ def markdown(report: Report) -> str:
         "unchanged tree (every file skipped). Each run has a fresh Azurite (and host).",
         "- *x ceiling*: ours over the ceiling on the tree's metric (files/s for A and D, "
         "MiB/s for B and C). CPU seconds are those of the best run; for a ceiling, *host* is "
-        "the uploading client. Peak RSS is the host's highest over all runs of the row.",
+        "the uploading client. *CPU ms per file* adds host (or client) and Azurite CPU per "
+        "file (per activity for the engine): where every process shares the same cores, "
+        "throughput follows it even when other work makes wall-clock times noisy. Peak RSS is "
+        "the host's highest over all runs of the row.",
         "- *engine*: activities/s in the files/s column; episodes are orchestrator replays "
         "counted inside the host process by the engine app.",
         "",

@@ -13,7 +13,18 @@ from bench.targets import evaluate
 def sample() -> Report:
     rows = [
         Row("A", CEILING, "A ceiling", 2000, 2000 * 16384, seconds=4.0, workers=16),
-        Row("A", OURS, "A ours", 2000, 2000 * 16384, seconds=8.0, peak_rss_mib=90.0, note="x|y"),
+        Row(
+            "A",
+            OURS,
+            "A ours",
+            2000,
+            2000 * 16384,
+            seconds=8.0,
+            peak_rss_mib=90.0,
+            cpu_host_s=4.0,
+            cpu_azurite_s=2.0,
+            note="x|y",
+        ),
         Row("engine", ENGINE, "engine: 10,000", 10000, error="BenchError: it broke"),
     ]
     return Report({"date": "today", "command": "python -m bench"}, rows, evaluate(rows))
@@ -30,6 +41,7 @@ def test_table_has_one_line_per_row_with_its_verdict() -> None:
     assert ours[header.index("files/s")] == "250"
     assert ours[header.index("x ceiling")] == "0.50x"
     assert ours[header.index("target")] == ">= 0.8 x ceiling: NOT met"
+    assert ours[header.index("CPU ms per file")] == "3.00"  # (4 s + 2 s) / 2,000 files
     engine = [c.strip() for c in lines[4].strip("|").split("|")]
     assert engine[header.index("best s")] == "failed"
     assert "it broke" in engine[header.index("notes")]
@@ -49,5 +61,6 @@ def test_json_round_trips_rows(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert [r["key"] for r in data["rows"]] == ["A.ceiling", "A.ours", "engine10000.engine"]
     assert data["rows"][1]["items_per_s"] == 250
+    assert data["rows"][1]["cpu_ms_per_item"] == 3.0
     assert Row.from_json(data["rows"][1]) == report.rows[1]
     assert {t["verdict"] for t in data["targets"]} == {"NOT met", "not measured"}
