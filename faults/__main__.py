@@ -86,8 +86,7 @@ def crash_loop_command(
         sys.exit(2)
     click.echo(summary(loop))
     if record:
-        command = "python -m faults crash-loop " + " ".join(sys.argv[2:])
-        record.write_text(markdown(loop, command.strip()))
+        record.write_text(markdown(loop))
         click.echo(f"recorded in {record}")
     sys.exit(1 if loop.failures else 0)
 

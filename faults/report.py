@@ -8,6 +8,7 @@ import time
 import psutil
 
 from faults.crashloop import LoopResult, RunResult
+from faults.hostlog import PHASES
 
 
 def summary(loop: LoopResult) -> str:
@@ -28,8 +29,24 @@ def _verdict(run: RunResult) -> str:
     return "ok" if run.aims == 1 else f"ok (kill landed on attempt {run.aims})"
 
 
-def markdown(loop: LoopResult, command: str) -> str:
+def command_line(loop: LoopResult) -> str:
+    """The command that repeats the run (local folders left out: they change nothing)."""
+    config = loop.config
+    words = [
+        "python -m faults crash-loop",
+        f"--runs {config.runs}",
+        f"--files {config.files}",
+        f"--max-size {config.max_size}",
+        f"--seed {config.seed}",
+    ]
+    if tuple(config.phases) != PHASES:
+        words += [f"--phase {phase}" for phase in config.phases]
+    return " ".join(words)
+
+
+def markdown(loop: LoopResult) -> str:
     """The record committed as ``faults/RESULTS.md`` after a long run."""
+    command = command_line(loop)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine = f"{psutil.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     rows = "\n".join(
