@@ -1,4 +1,4 @@
-"""Start backups over HTTP and look at what they left in storage (test helpers)."""
+"""Start backups over HTTP and look at what they left in storage."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Load helpers: poll status URLs at a steady rate, sample a process's memory."""
+"""Load for the tests: poll status URLs at a steady rate, sample a process's memory."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from faults.trees import FileFacts, md5_of_file
 
-# Names that must round-trip exactly or be reported: each one has tripped a backup tool.
+# Names that must round-trip exactly or be reported: each one has tripped some backup program.
 ODD_NAMES = (
     "trailing-dot.",
     "trailing space ",
