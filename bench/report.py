@@ -32,6 +32,13 @@ def _num(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _cpu(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:,.{digits}f}"
+
+
 def _rate(value: float | None) -> str:
     if value is None:
         return MISSING
@@ -68,7 +75,7 @@ def row_cells(row: Row, targets: Sequence[TargetResult]) -> list[str]:
         _num(row.peak_rss_mib, 0),
         _num(row.cpu_host_s),
         _num(row.cpu_azurite_s),
-        _num(row.cpu_ms_per_item, 2),
+        _cpu(row.cpu_ms_per_item),
         "; ".join(short_verdict(t) for t in mine) or MISSING,
         (f"FAILED: {row.error[:300]}" if failed else row.note) or MISSING,
     ]
