@@ -134,6 +134,7 @@ def markdown(report: Report) -> str:
         "the host's highest over all runs of the row.",
         "- *engine*: activities/s in the files/s column; episodes are orchestrator replays "
         "counted inside the host process by the engine app.",
+        "- Profiles of the missed targets, and what removing a cause changed: `PROFILES.md`.",
         "",
     ]
     return "\n".join(lines)
