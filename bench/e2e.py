@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import BenchError
 from bench.host import Host, running_host
-from bench.http import start_orchestration, wait_until_done
+from bench.httpapi import start_orchestration, wait_until_done
 from bench.monitor import Monitor, Usage
 from bench.results import OURS, RERUN, MiB, Row
 from bench.storage import PROJECT_DIR, container_name, fresh_azurite

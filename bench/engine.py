@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import BenchError
 from bench.host import Host, running_host
-from bench.http import request, start_orchestration, wait_until_done
+from bench.httpapi import request, start_orchestration, wait_until_done
 from bench.monitor import Monitor, Usage
 from bench.results import ENGINE, ENGINE_PARTITIONED, MiB, Row, error_text
 from bench.storage import fresh_azurite
