@@ -13,7 +13,7 @@ import azure.functions as func
 from sitebackup import names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
-from sitebackup.errors import ConfigError, RequestError
+from sitebackup.errors import ConfigError, RequestError, echo
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         return _json(
             404,
             {
-                "error": f"there is no orchestrator {requested!r} to start here; "
+                "error": f"there is no orchestrator {echo(requested)} to start here; "
                 f"POST to /orchestrators/{names.BACKUP_ORCHESTRATOR}"
             },
         )

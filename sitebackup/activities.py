@@ -16,7 +16,7 @@ from azure.storage.blob import ContainerClient
 
 from sitebackup import settings as cfg
 from sitebackup import storage
-from sitebackup.errors import ConfigError, JobError
+from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.job import Job
 from sitebackup.listing import list_tree
 from sitebackup.paths import root_problem
@@ -45,7 +45,7 @@ def _checked_root(job: Job, env: Mapping[str, str]) -> tuple[str | None, str | N
     if problem:
         if not allowed:
             problem += f" (app setting {cfg.ALLOWED_ROOTS})"
-        return None, f"cannot back up {job.root!r}: {problem}"
+        return None, f"cannot back up {echo(job.root)}: {problem}"
     return root, None
 
 

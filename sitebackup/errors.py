@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+# Characters of a caller's input an error message quotes: enough to recognise it, and the
+# message stays small whatever was sent (a 16 MiB path must not come back as a 16 MiB body).
+ECHO_LIMIT = 200
+
+
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """User input quoted for an error message (``repr``), clipped to ``limit`` characters + "…"."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "…")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class BackupError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -25,3 +37,4 @@ class JobError(BackupError, ValueError):
 
 class StorageError(BackupError):
     """Blob storage failed in a way that is worth retrying (or that affects every file)."""
+

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import JobError, NamingError
+from sitebackup.errors import JobError, NamingError, echo
 from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
 
 
@@ -64,11 +64,11 @@ class Job:
         if not isinstance(root, str) or not root:
             raise JobError("'root' must be a non-empty string (the directory to back up)")
         if "\x00" in root or not os.path.isabs(root):
-            raise JobError(f"'root' must be an absolute path, got {root!r}")
+            raise JobError(f"'root' must be an absolute path, got {echo(root)}")
         container = _str(value, "container", cfg.DEFAULT_CONTAINER)
         problem = container_name_problem(container)
         if problem:
-            raise JobError(f"'container' {container!r} is not valid: {problem}")
+            raise JobError(f"'container' {echo(container)} is not valid: {problem}")
         prefix_raw = value.get("prefix")
         try:
             prefix = normalize_prefix(
@@ -119,5 +119,5 @@ def _positive(value: dict, key: str, default: int, where: str = "") -> int:
         return default
     # bool is an int subclass; true/false here is a mistake, not a count.
     if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-        raise JobError(f"'{where}{key}' must be a positive integer, got {item!r}")
+        raise JobError(f"'{where}{key}' must be a positive integer, got {echo(item)}")
     return item

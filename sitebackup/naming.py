@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-from sitebackup.errors import NamingError
+from sitebackup.errors import NamingError, echo
 
 # Azure limits (Blob service naming rules).
 MAX_BLOB_NAME_LENGTH = 1024
@@ -34,9 +34,9 @@ def _posix(rel_path: str) -> str:
 def _split_relative(rel_path: str) -> list[str]:
     parts = [part for part in _posix(rel_path).split("/") if part]
     if not parts:
-        raise NamingError(f"relative path {rel_path!r} names no file")
+        raise NamingError(f"relative path {echo(rel_path)} names no file")
     if any(part in (".", "..") for part in parts):
-        raise NamingError(f"relative path {rel_path!r} must not contain '.' or '..' segments")
+        raise NamingError(f"relative path {echo(rel_path)} must not contain '.' or '..' segments")
     return parts
 
 
@@ -52,7 +52,7 @@ def normalize_prefix(prefix: str) -> str:
         raise NamingError("prefix must not contain control characters")
     parts = [part for part in prefix.replace("\\", "/").split("/") if part]
     if any(part in (".", "..") for part in parts):
-        raise NamingError(f"prefix {prefix!r} must not contain '.' or '..' segments")
+        raise NamingError(f"prefix {echo(prefix)} must not contain '.' or '..' segments")
     normalized = "/".join(parts)
     if len(normalized) > MAX_PREFIX_LENGTH:
         raise NamingError(f"prefix is longer than {MAX_PREFIX_LENGTH} characters")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import NamingError, RequestError
+from sitebackup.errors import NamingError, RequestError, echo
 from sitebackup.job import Job
 from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
 from sitebackup.paths import root_problem
@@ -46,6 +46,14 @@ def parse_body(body: bytes) -> dict[str, Any]:
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column "
             f"{exc.colno}): {_USAGE}"
         ) from None
+    except RecursionError:
+        # The decoder recurses once per nesting level; no backup request nests deeply.
+        raise RequestError(f"the request body nests JSON too deeply: {_USAGE}") from None
+    except ValueError as exc:
+        # Also JSON, yet not decodable here: e.g. an integer beyond Python's digit limit.
+        raise RequestError(
+            f"the request body cannot be decoded ({str(exc)[:100]}): {_USAGE}"
+        ) from None
     if isinstance(value, str):
         return {"path": value}
     if not isinstance(value, dict):
@@ -55,7 +63,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
     unknown = sorted(set(value) - set(OPTIONS))
     if unknown:
         raise RequestError(
-            f"unknown option(s) {', '.join(map(repr, unknown))}; known options: "
+            f"unknown option(s) {', '.join(map(echo, unknown[:5]))}; known options: "
             f"{', '.join(OPTIONS)}"
         )
     if "path" not in value:
@@ -90,7 +98,7 @@ def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
     if "\x00" in path:
         raise RequestError("'path' contains a NUL character")
     if not os.path.isabs(path):
-        raise RequestError(f"'path' must be absolute, got {path!r}")
+        raise RequestError(f"'path' must be absolute, got {echo(path)}")
     resolved = os.path.realpath(path)
     problem = root_problem(resolved, allowed_roots)
     if problem:
@@ -102,7 +110,7 @@ def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
             "the path does not exist": "check the spelling; paths are on the server",
             "the path is not a directory": "give the directory that contains the files",
         }.get(problem, "")
-        raise RequestError(f"cannot back up {path!r}: {problem}; {hint}".rstrip("; "))
+        raise RequestError(f"cannot back up {echo(path)}: {problem}; {hint}".rstrip("; "))
     return resolved
 
 
@@ -118,7 +126,7 @@ def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
     container = _option(options, "container") or settings.container
     problem = container_name_problem(container)
     if problem:
-        raise RequestError(f"'container' {container!r} is not valid: {problem}")
+        raise RequestError(f"'container' {echo(container)} is not valid: {problem}")
     prefix_option = _option(options, "prefix")
     try:
         # The default prefix is the folder name as the caller wrote it, which is the name

@@ -92,6 +92,8 @@ def test_the_default_prefix_is_the_name_the_caller_used(tree, settings):
         (b'{"path": "/a", "colour": "red"}', "unknown option(s) 'colour'"),
         (b'"relative/dir"', "'path' must be absolute"),
         (b'"/srv/a\\u0000b"', "NUL character"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests JSON too deeply"),
+        (b"1" * 5000, "cannot be decoded"),  # beyond Python's integer digit limit
     ],
 )
 def test_malformed_requests(raw, message, settings):
@@ -139,3 +141,19 @@ def test_every_request_is_refused_when_no_roots_are_configured(tree):
             request.parse(raw, Settings())
         assert "set the app setting BACKUP_ALLOWED_ROOTS" in str(caught.value)
         assert os.pathsep in str(caught.value)
+
+
+def test_messages_quote_only_the_start_of_what_was_sent(tree, settings):
+    huge = "/" + "x" * (1 << 20)
+    for raw, quoted in (
+        (body(huge), huge),
+        (body(str(tree / "www") + "/x" * 5000), str(tree / "www") + "/x" * 5000),
+        (body({"path": str(tree / "www"), "container": "C" * 100_000}), "C" * 100_000),
+        (body({"path": "/a", "z" * 100_000: 1}), "z" * 100_000),
+        (body({"path": str(tree / "www"), "prefix": "../" * 100_000}), "../" * 100_000),
+    ):
+        with pytest.raises(RequestError) as caught:
+            request.parse(raw, settings)
+        message = str(caught.value)
+        assert len(message) < 1000, message[:300]
+        assert repr(quoted[:200] + "…") in message, message[:300]
