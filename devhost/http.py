@@ -31,6 +31,8 @@ log = logging.getLogger("devhost.http")
 MAX_TRIGGER_BODY = 100 * 1024 * 1024  # the Functions host's default request size limit
 MAX_RPC_BODY = 1 << 40  # the extension's RPC listener has no limit
 _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+# A 404 message quotes at most this much of the request path, so it stays small.
+MAX_SHOWN_PATH = 200
 
 
 class PortInUse(OSError):
@@ -219,11 +221,11 @@ class HostServer:
         if prefix:
             head, _, rest = path.partition("/")
             if head.lower() != prefix.lower():
-                return web.Response(status=404)
+                return self._not_found(request)
             path = rest
         found = self._routes.match(request.method, path)
         if found is None:
-            return web.Response(status=404)
+            return self._not_found(request, self._methods_for(path))
         invocation = HttpInvocation(
             method=request.method,
             url=str(request.url),
@@ -241,6 +243,27 @@ class HostServer:
         for name, value in headers:
             response.headers.add(name, value)
         return response
+
+    def _methods_for(self, path: str) -> list[str]:
+        """The methods some function accepts on ``path`` (empty: no route matches it)."""
+        methods: set[str] = set()
+        for entry in self._routes.entries:
+            if entry.methods is not None and entry.route.match(path) is not None:
+                methods |= entry.methods
+        return sorted(methods)
+
+    @staticmethod
+    def _not_found(request: web.Request, accepted: list[str] | None = None) -> web.Response:
+        """404 as the Functions host answers, with a JSON message saying what did not match."""
+        shown = (
+            request.path
+            if len(request.path) <= MAX_SHOWN_PATH
+            else request.path[:MAX_SHOWN_PATH] + "…"
+        )
+        message = f"No function answers {request.method} {shown}"
+        if accepted:
+            message += f"; it accepts {', '.join(accepted)}"
+        return web.json_response({"error": message}, status=404)
 
     # ---- what the startup log shows ------------------------------------------------
 

@@ -26,35 +26,6 @@ MAX_ERROR_BODY = 4096
 # The container requests without one would write to: this module's own.
 DEFAULT_CONTAINER = "bad-input-" + uuid.uuid4().hex[:12]
 
-# Known defects, each with the place to fix it; strict, so a fix makes the marker go.
-_ECHO = (
-    "app: sitebackup/request.py resolve_root() puts the whole requested path into the 400 "
-    "message ({path!r}), so the error body is as large as the input; clip the echo"
-)
-_METHOD = (
-    "host: devhost/http.py HostServer._trigger() answers a wrong method on an HTTP-triggered "
-    "route with an empty 404; it should carry a message (e.g. 405 with Allow: POST, or a "
-    "JSON error naming the accepted methods)"
-)
-KNOWN_DEFECTS = {
-    "deeply nested JSON": (
-        "app: sitebackup/request.py parse_body() catches json.JSONDecodeError only; "
-        "json.loads raises RecursionError on deep nesting, so HttpStart answers 500 with an "
-        "empty body instead of 400"
-    ),
-    "huge body (16 MiB path)": _ECHO,
-    "path longer than any file system allows": _ECHO,
-    "GET on the starter": _METHOD,
-    "PUT on the starter": _METHOD,
-    "DELETE on the starter": _METHOD,
-}
-CASES = [
-    pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[label]))
-    if label in KNOWN_DEFECTS
-    else label
-    for label in LABELS
-]
-
 
 @pytest.fixture(scope="module")
 def playground(tmp_path_factory: pytest.TempPathFactory) -> Playground:
@@ -96,7 +67,7 @@ def test_the_list_is_long_enough() -> None:
     assert len(set(LABELS)) == len(LABELS), "labels name the test cases: keep them unique"
 
 
-@pytest.mark.parametrize("label", CASES)
+@pytest.mark.parametrize("label", LABELS)
 def test_malformed_request_gets_a_4xx_with_a_message(
     module_host: HostProcess, playground: Playground, label: str
 ) -> None:
