@@ -19,6 +19,7 @@ import logging
 import random
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,8 @@ def run_once(
         result.problems.extend(compare(manifest, blobs, tree.name))
     except (FaultError, HostProcessError, OSError, AzureError) as error:
         result.problems.append(f"{type(error).__name__}: {error}")
+    except Exception:  # whatever else broke, this run failed and the loop goes on
+        result.problems.append(traceback.format_exc(limit=8))
     finally:
         if host.running:
             try:
