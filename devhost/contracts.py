@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
-class RuntimeStatus(str, enum.Enum):
+class RuntimeStatus(enum.StrEnum):
     """``OrchestrationRuntimeStatus`` names, as the status API spells them."""
 
     RUNNING = "Running"
@@ -248,9 +248,7 @@ class TaskHubProtocol(Protocol):
 
     async def purge_many(self, query: InstanceQuery) -> int: ...
 
-    async def wait_for_change(
-        self, instance_id: str, timeout: float
-    ) -> InstanceInfo | None:
+    async def wait_for_change(self, instance_id: str, timeout: float) -> InstanceInfo | None:
         """Wait until the instance's status row changes (or timeout); returns it."""
         ...
 
