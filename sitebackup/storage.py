@@ -32,7 +32,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline.transport import RequestsTransport
-from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRetry
+from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -47,6 +47,18 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 CONNECTION = "BACKUP_STORAGE_CONNECTION"
 IDENTITY_PREFIX = "BACKUP_STORAGE"
 APP_STORAGE = "AzureWebJobsStorage"
+
+# The client's own retries, inside one activity attempt, only ride out blips (a reset
+# connection, a moment of throttling): a request is retried at most twice, about a second
+# apart, so storage that does not answer fails the attempt in about two seconds. Longer
+# trouble is the orchestration's retry policy's job (BACKUP_RETRY_*), and beyond that the
+# backup stops: retrying for minutes inside every queued copy would only delay that.
+REQUEST_RETRIES = 2
+RETRY_BACKOFF_S = 1.0
+RETRY_JITTER_S = 0.3
+CONNECT_TIMEOUT_S = 10
+# The service's own default: long enough for a 4 MiB block on a slow link.
+READ_TIMEOUT_S = 60
 
 # Statuses worth another attempt later (throttling, timeouts, server trouble).
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -159,7 +171,17 @@ def _transport(pool_size: int) -> RequestsTransport:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return RequestsTransport(
-        session=session, session_owner=False, connection_timeout=20, read_timeout=300
+        session=session,
+        session_owner=False,
+        connection_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+    )
+
+
+def retry_policy() -> LinearRetry:
+    """The client's short, bounded retry policy (see REQUEST_RETRIES)."""
+    return LinearRetry(
+        backoff=RETRY_BACKOFF_S, random_jitter_range=RETRY_JITTER_S, retry_total=REQUEST_RETRIES
     )
 
 
@@ -178,11 +200,7 @@ def service_client(
             return client
         options: dict[str, Any] = {
             "transport": _transport(pool_size),
-            # Two quick SDK-level retries (about 3 s, then 5 s) absorb blips within one
-            # request; longer outages are the orchestration's retry policy's job.
-            "retry_policy": ExponentialRetry(
-                initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
-            ),
+            "retry_policy": retry_policy(),
             "max_single_put_size": single_put_size,
             "max_block_size": block_size,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 
@@ -189,24 +190,45 @@ def test_one_storage_client_per_process(site, env):
     assert storage.container_client(first, name) is storage.container_client(again, name)
 
 
-def test_unreachable_storage_raises_for_the_retry_policy_without_leaking_the_key(site, env):
-    import socket
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 
+
+def unreachable(env: dict[str, str]) -> dict[str, str]:
+    """The settings with backups going to a port nobody listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-    env = {
+    return {
         **env,
         "BACKUP_STORAGE_CONNECTION": (
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={key};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
         ),
     }
+
+
+def test_unreachable_storage_raises_for_the_retry_policy_without_leaking_the_key(site, env):
+    env = unreachable(env)
     with pytest.raises(StorageError) as caught:
         activities.list_files(job_for(site, env), env)
     assert "could not be reached" in str(caught.value)
-    assert key not in str(caught.value)
+    assert AZURITE_KEY not in str(caught.value)
+
+
+def test_unreachable_storage_fails_a_copy_attempt_within_seconds(site, env):
+    env = unreachable(env)
+    entry = {"path": "index.html", "size": len(TREE["index.html"]), "mtimeNs": 1}
+    began = time.monotonic()
+    with pytest.raises(StorageError) as caught:
+        activities.copy_one({"job": job_for(site, env), "file": entry}, env)
+    took = time.monotonic() - began
+    assert "uploading 'www/index.html': the storage service could not be reached" in str(
+        caught.value
+    )
+    # Two quick client retries, about a second apart; the orchestration retries the rest.
+    assert 1.0 <= took < 6.0, f"a copy attempt against unreachable storage took {took:.1f}s"
 
 
 def test_listing_reports_skipped_entries(site, env, container):
