@@ -38,3 +38,9 @@ class JobError(BackupError, ValueError):
 class StorageError(BackupError):
     """Blob storage failed in a way that is worth retrying (or that affects every file)."""
 
+
+class BackupHalted(BackupError):
+    """A copy failed every attempt: storage or infrastructure trouble, not one file's problem.
+
+    The backup stops instead of spending every remaining file's retries on the same trouble.
+    """

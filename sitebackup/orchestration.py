@@ -7,6 +7,13 @@ Why partitions as sub-orchestrations, run in waves: each partition's history hol
 ``partitionSize`` activities and the parent's history holds one small summary per
 partition, so no history grows with the tree; the parent reports progress each time a
 partition finishes; and waves bound how much work is queued at once.
+
+Two kinds of failure, kept apart on purpose: a problem with one file (vanished, unreadable,
+changing, a name storage rejects) comes back from the copy activity as a ``failed`` result
+and is reported per file while the backup goes on; an exception out of
+``call_activity_with_retry`` after its last attempt means storage or infrastructure trouble
+that every other file would meet too, so the backup stops with that error (``BackupHalted``)
+once the copies already in flight have settled.
 """
 
 from __future__ import annotations
@@ -21,11 +28,19 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
 from sitebackup import names, plan
-from sitebackup.errors import BackupError, JobError
+from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
 
 log = logging.getLogger(__name__)
+
+# Copies one partition has in flight at once (a window; the next starts when it settled).
+# Bounded so that when storage goes away, the copies already queued fail within seconds and
+# the backup stops, instead of every file of every running partition waiting out its
+# retries first; wide enough that a wave's partitions keep the host's activity slots busy.
+COPY_WINDOW = 32
+# Room for the file, the attempts and the storage error in a halt message.
+MAX_HALT_TEXT = 1000
 
 
 def _input(context: df.DurableOrchestrationContext, who: str) -> Any:
@@ -79,8 +94,21 @@ def settle_all(
         pending = [task for task in pending if not task.is_completed]
 
 
+def _halt_reason(path: str, attempts: int, error: Any) -> str:
+    plural = "" if attempts == 1 else "s"
+    return (
+        f"copying {echo(path)} failed after {attempts} attempt{plural}: "
+        f"{task_error(error, MAX_HALT_TEXT)}"
+    )
+
+
 def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """E2_BackupPartition: copy a slice of the file list, return its summary."""
+    """E2_BackupPartition: copy a slice of the file list, return its summary.
+
+    Copies run in windows of ``COPY_WINDOW``. A copy that raised after its last attempt
+    stops the partition: no new window starts, and once the current one has settled the
+    partition fails with ``BackupHalted`` naming the file and the error.
+    """
     who = names.PARTITION_ORCHESTRATOR
     value = _input(context, who)
     if not isinstance(value, dict):
@@ -91,17 +119,21 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     if value.get("newContainer") is True:
         common["newContainer"] = True
     retry = _retry(job)
-    tasks = [
-        context.call_activity_with_retry(names.COPY_ACTIVITY, retry, {**common, "file": entry})
-        for entry in files
-    ]
-    yield from settle_all(context, tasks)
     totals = Totals()
-    for entry, task in zip(files, tasks, strict=True):
-        if task.state is TaskState.SUCCEEDED:
-            totals.add_result(entry["path"], entry["size"], task.result)
-        else:
-            totals.add_failure(entry["path"], entry["size"], task_error(task.result))
+    for window in plan.chunks(files, COPY_WINDOW):
+        tasks = [
+            context.call_activity_with_retry(names.COPY_ACTIVITY, retry, {**common, "file": entry})
+            for entry in window
+        ]
+        yield from settle_all(context, tasks)
+        halted: str | None = None
+        for entry, task in zip(window, tasks, strict=True):
+            if task.state is TaskState.SUCCEEDED:
+                totals.add_result(entry["path"], entry["size"], task.result)
+            elif halted is None:
+                halted = _halt_reason(entry["path"], job.retry_max_attempts, task.result)
+        if halted is not None:
+            raise BackupHalted(halted)
     return totals.to_dict()
 
 
@@ -114,32 +146,47 @@ def _listed(listing: Any) -> dict[str, Any]:
     return listing
 
 
-def _partition_totals(task: TaskBase, files: list[dict[str, Any]]) -> Totals:
-    if task.state is TaskState.SUCCEEDED:
-        try:
-            return Totals.from_dict(task.result)
-        except ValueError as exc:
-            error = f"the partition returned a bad summary: {exc}"
-    else:
-        error = task_error(task.result)
-    # The partition as a whole failed: none of its files can be counted as backed up.
-    totals = Totals()
-    for entry in files:
-        totals.add_failure(entry["path"], entry["size"], error)
-    return totals
+def _partition_outcome(task: TaskBase) -> tuple[Totals | None, str | None]:
+    """A finished partition's totals, or why it has none (then the backup must stop)."""
+    if task.state is not TaskState.SUCCEEDED:
+        return None, task_error(task.result, MAX_HALT_TEXT)
+    try:
+        return Totals.from_dict(task.result), None
+    except ValueError as exc:
+        return None, f"a partition returned a bad summary: {exc}"
+
+
+def _halted(reason: str) -> BackupHalted:
+    # No count here: a partition that stopped has stored files it could not report, and the
+    # custom status already shows what the finished partitions did.
+    return BackupHalted(
+        f"the backup stopped: {reason}. Run it again once the trouble is over: files already "
+        "stored are skipped"
+    )
 
 
 def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
-    """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup."""
+    """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup.
+
+    A partition that fails (a copy spent its retries on storage trouble) stops the backup:
+    no new wave starts, the partitions still running settle, then the orchestration fails
+    with that partition's reason.
+    """
     who = names.BACKUP_ORCHESTRATOR
     job = _job(_input(context, who), who)
     retry = _retry(job)
     scope = Scope(container=job.container, prefix=job.prefix)
     context.set_custom_status(custom_status(LISTING, scope))
 
-    listing = _listed(
-        (yield context.call_activity_with_retry(names.LIST_ACTIVITY, retry, job.descriptor()))
-    )
+    try:
+        listing = yield context.call_activity_with_retry(
+            names.LIST_ACTIVITY, retry, job.descriptor()
+        )
+    except Exception as exc:  # the SDK raises a plain Exception for a task that failed
+        raise BackupHalted(
+            f"cannot list the files to back up: {task_error(exc, MAX_HALT_TEXT)}"
+        ) from None
+    listing = _listed(listing)
     files = listing["files"]
     parts = plan.partitions(files, job.partition_size)
     scope = Scope(
@@ -162,22 +209,31 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
         "retry": job.to_input()["retry"],
         "newContainer": listing.get("containerCreated") is True,
     }
+    halted: str | None = None
     for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
-        running = {
+        running = [
             context.call_sub_orchestrator(
                 names.PARTITION_ORCHESTRATOR, {**child_input, "index": index, "files": parts[index]}
-            ): index
+            )
             for index in wave
-        }
-        pending = list(running)
+        ]
+        pending = running
         while pending:
             # task_any returns as each partition ends, so progress moves per partition.
             yield context.task_any(pending)
             for task in [task for task in pending if task.is_completed]:
-                totals.merge(_partition_totals(task, parts[running[task]]))
-                done += 1
+                summary, problem = _partition_outcome(task)
+                if summary is not None:
+                    totals.merge(summary)
+                    done += 1
+                elif halted is None:
+                    halted = problem
             pending = [task for task in pending if not task.is_completed]
             context.set_custom_status(custom_status(COPYING, scope, totals, done))
+        if halted is not None:
+            # The wave has settled, so every partition's outcome is in: no copy is left
+            # running that the counts above would miss.
+            raise _halted(halted)
 
     context.set_custom_status(custom_status(DONE, scope, totals, done))
     return totals.bytes_backed_up

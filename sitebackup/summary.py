@@ -23,14 +23,14 @@ def clip(text: Any, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def task_error(exc: Any) -> str:
+def task_error(exc: Any, limit: int = MAX_TEXT) -> str:
     """The useful part of a failed task's exception: its reason, without the .NET details."""
     text = str(exc).split("\n", 1)[0].strip()
     for marker in ("' failed: ", "' failed:"):
         if text.startswith(("Activity function '", "Orchestrator function '")) and marker in text:
             text = text.split(marker, 1)[1].strip()
             break
-    return clip(text or type(exc).__name__)
+    return clip(text or type(exc).__name__, limit)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from azure.storage.blob import (
 )
 
 from sitebackup import metadata
-from sitebackup.errors import NamingError
+from sitebackup.errors import NamingError, echo
 from sitebackup.naming import blob_name
 from sitebackup.paths import is_within, local_path
 from sitebackup.storage import describe, failure, is_file_specific
@@ -254,7 +254,7 @@ def copy_file(
         except AzureError as exc:
             if is_file_specific(exc):
                 return CopyResult(rel_path, FAILED, error=f"storage rejected it: {describe(exc)}")
-            raise failure(exc, f"uploading '{name}'") from None
+            raise failure(exc, f"uploading {echo(name)}") from None
         return CopyResult(rel_path, status, bytes=size)
     return CopyResult(
         rel_path,

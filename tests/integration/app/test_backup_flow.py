@@ -9,6 +9,7 @@ tests.
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -16,19 +17,20 @@ import E2_BackupPartition
 import E2_BackupSiteContent
 import E2_CopyFileToBlob
 import E2_GetFileList
+from devhost import azurite
 from devhost.contracts import RuntimeStatus
 from sitebackup.job import Job
 from tests.integration.app.blobs import TREE, assert_backup_matches, write_tree
 from tests.support.driver import Driver
 
 
-def driver() -> Driver:
+def driver(copy=E2_CopyFileToBlob.main) -> Driver:
     return Driver(
         {
             "E2_BackupSiteContent": E2_BackupSiteContent.main,
             "E2_BackupPartition": E2_BackupPartition.main,
         },
-        {"E2_GetFileList": E2_GetFileList.main, "E2_CopyFileToBlob": E2_CopyFileToBlob.main},
+        {"E2_GetFileList": E2_GetFileList.main, "E2_CopyFileToBlob": copy},
     )
 
 
@@ -109,3 +111,53 @@ def test_a_file_that_vanishes_is_reported_and_excluded_from_the_output(sites, ap
     assert instance.output_value == 4
     assert status["filesFailed"] == 1
     assert status["failed"] == [{"path": "gone.txt", "error": "the file no longer exists"}]
+
+
+def test_storage_lost_beyond_the_retries_stops_the_backup_and_a_rerun_finishes_it(
+    sites, app_settings, container, monkeypatch
+):
+    root = sites / "www"
+    write_tree(root, {f"f{i:02d}.txt": f"file {i}".encode() for i in range(60)})
+    # Two partitions (50 + 10 files), one at a time; two attempts per copy.
+    job = Job(
+        root=str(root),
+        container=app_settings["BACKUP_CONTAINER"],
+        prefix="www",
+        partition_size=50,
+        partition_concurrency=1,
+        retry_first_interval_ms=1000,
+        retry_max_attempts=2,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nobody = probe.getsockname()[1]
+    copies = 0
+
+    def copy_until_storage_goes(request):
+        # After 59 copies the storage account stops answering: the last file cannot be stored.
+        nonlocal copies
+        copies += 1
+        if copies == 60:
+            monkeypatch.setenv(
+                "BACKUP_STORAGE_CONNECTION", azurite.connection_string({"blob": nobody})
+            )
+        return E2_CopyFileToBlob.main(request)
+
+    run = driver(copy_until_storage_goes)
+    instance_id = run.start("E2_BackupSiteContent", job.to_input(), instance_id="backup-lost")
+    run.run()
+    instance = run.instance(instance_id)
+
+    assert instance.status is RuntimeStatus.FAILED, instance.output
+    message = instance.output_value
+    assert "the backup stopped: copying 'f59.txt' failed after 2 attempts" in message
+    assert "uploading 'www/f59.txt': the storage service could not be reached" in message
+    assert copies == 61  # the last file's two attempts; no other copy was started
+    status = json.loads(instance.custom_status)
+    assert (status["filesDone"], status["partitionsDone"], status["filesFailed"]) == (50, 1, 0)
+
+    monkeypatch.setenv("BACKUP_STORAGE_CONNECTION", app_settings["BACKUP_STORAGE_CONNECTION"])
+    output, status = backup(job)
+    assert output == sum(path.stat().st_size for path in root.iterdir())
+    assert (status["filesSkipped"], status["filesCopied"], status["filesFailed"]) == (59, 1, 0)
+    assert assert_backup_matches(root, container, "www") == 60

@@ -9,6 +9,7 @@ import E2_BackupPartition
 import E2_BackupSiteContent
 from sitebackup import names
 from sitebackup.job import Job
+from sitebackup.orchestration import COPY_WINDOW
 from tests.unit.app.episodes import Episodes
 
 JOB = Job(
@@ -147,24 +148,85 @@ def test_an_empty_tree_completes_with_zero():
     assert state.custom_status["filesTotal"] == 0
 
 
-def test_a_failed_partition_counts_its_files_as_failed_and_the_backup_goes_on():
-    run = backup(Job(root="/srv/www", prefix="www", partition_size=50, partition_concurrency=4))
-    listed(run, files(70))
+STORAGE_DOWN = (
+    "StorageError: uploading 'www/d/f0051.txt': the storage service could not be reached "
+    "(ServiceRequestError: Connection refused)"
+)
+
+
+def test_a_failed_partition_stops_the_backup_once_the_wave_has_settled():
+    run = backup()
+    listed(run, files(120))  # partitions of 50, 50 and 20; two per wave
     run.close(
         run.sub_created(1, names.PARTITION_ORCHESTRATOR),
         run.sub_created(2, names.PARTITION_ORCHESTRATOR),
     )
     run.open(
-        run.sub_failed(2, "Orchestrator function 'E2_BackupPartition' failed: boom"),
-        run.sub_completed(1, partition_summary(50)),
+        run.sub_failed(
+            2,
+            "Orchestrator function 'E2_BackupPartition' failed: copying 'd/f0051.txt' failed "
+            f"after 2 attempts: {STORAGE_DOWN}",
+        )
     )
     state = run.run()
+    # The other partition of the wave is still copying: it settles before the backup fails.
+    assert not state.done and state.error is None
+    assert len([a for a in state.atomic_actions() if a["actionType"] == 2]) == 2
 
-    assert state.done and state.error is None
-    assert state.output == 500  # only the partition that finished holds files
+    run.close()
+    run.open(run.sub_completed(1, partition_summary(50, skipped=5)))
+    state = run.run()
+
+    assert state.error is not None and not state.done
+    assert state.error.startswith("the backup stopped: copying 'd/f0051.txt' failed after 2 ")
+    assert "the storage service could not be reached" in state.error
+    assert state.error.endswith(
+        "Run it again once the trouble is over: files already stored are skipped"
+    )
+    assert "Orchestrator function" not in state.error  # the reason, not the wrapping
+    # No new wave was started, and the status keeps what the finished partition did.
+    assert len([a for a in state.atomic_actions() if a["actionType"] == 2]) == 2
     status = state.custom_status
-    assert status["filesFailed"] == 20 and status["filesDone"] == 70
-    assert status["failed"][0] == {"path": "d/f0050.txt", "error": "boom"}
+    assert status["phase"] == "copying"
+    assert (status["filesDone"], status["filesSkipped"], status["filesFailed"]) == (50, 5, 0)
+    assert status["partitionsDone"] == 1 and status["partitionsTotal"] == 3
+
+
+def test_a_partition_with_a_bad_summary_stops_the_backup():
+    run = backup(Job(root="/srv/www", prefix="www", partition_size=50, partition_concurrency=4))
+    listed(run, files(20))
+    run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
+    run.open(run.sub_completed(1, {"filesDone": -1}))
+    state = run.run()
+
+    assert "a partition returned a bad summary" in state.error
+    assert "'filesDone' is not a count" in state.error
+
+
+def test_a_listing_that_spends_its_retries_fails_the_backup_with_the_storage_error():
+    run = backup(Job(root="/srv/www", prefix="www", retry_max_attempts=1))
+    run.run()
+    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.open(
+        run.failed(
+            0,
+            names.LIST_ACTIVITY,
+            "StorageError: creating container 'backups': storage refused access; check the "
+            "backup storage setting and its permissions (HTTP 403 AuthenticationFailed)",
+        )
+    )
+    run.run()
+    # The SDK waits on one more (immediate) timer after the last attempt.
+    created, fired = run.timer(1, run.now)
+    run.close(created)
+    run.open(fired)
+    state = run.run()
+
+    assert state.error.startswith(
+        "cannot list the files to back up: StorageError: creating container 'backups': "
+        "storage refused access"
+    ), state.error
+    assert "Activity function" not in state.error and "System.Exception" not in state.error
 
 
 def test_a_listing_error_fails_the_backup_with_the_reason():
@@ -218,13 +280,21 @@ def test_a_bare_string_input_backs_up_that_directory_with_defaults():
 
 def test_custom_status_stays_small_with_many_long_failures():
     run = backup(Job(root="/srv/www", prefix="www", partition_size=500))
-    # 40 files make one partition; its failure lists 20 long paths with long errors.
+    # 40 files make one partition; it reports every file failed, with long paths and errors.
     entries = [{"path": "x" * 250 + f"/{i}", "size": 1, "mtimeNs": 1} for i in range(40)]
     listed(run, entries, skipped=500)
     run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
-    run.open(run.sub_failed(1, "Orchestrator function 'E2_BackupPartition' failed: " + "e" * 900))
+    summary = {
+        **partition_summary(0),
+        "filesDone": 40,
+        "filesFailed": 40,
+        "bytesDone": 40,
+        "failed": [{"path": e["path"], "error": "e" * 900} for e in entries[:20]],
+    }
+    run.open(run.sub_completed(1, summary))
     state = run.run()
 
+    assert state.done and state.error is None
     status = state.custom_status
     assert status["filesFailed"] == 40 and status["skippedEntries"] == 500
     assert len(json.dumps(status).encode("utf-8")) <= 8000
@@ -301,40 +371,71 @@ def test_a_failed_copy_is_retried_by_the_host_and_its_success_counts():
     assert state.output["bytesBackedUp"] == 20 and state.output["filesFailed"] == 0
 
 
-def test_a_copy_failing_every_attempt_is_reported_and_the_other_files_still_count():
-    entries = files(3)
+def test_a_partition_copies_in_windows_and_sums_them():
+    entries = files(COPY_WINDOW + 4)
+    run = partition(entries)
+    state = run.run()
+    assert len(state.atomic_actions()) == COPY_WINDOW  # one window in flight, not every file
+
+    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
+    run.open(*(run.completed(i, copied(entries[i])) for i in range(COPY_WINDOW - 1)))
+    state = run.run()
+    assert not state.done and len(state.atomic_actions()) == COPY_WINDOW  # the window waits
+
+    last = COPY_WINDOW - 1
+    run.close()
+    run.open(run.completed(last, copied(entries[last], "skipped")))
+    state = run.run()
+    copies = state.atomic_actions()
+    assert len(copies) == COPY_WINDOW + 4
+    assert [json.loads(a["input"])["file"] for a in copies[COPY_WINDOW:]] == entries[COPY_WINDOW:]
+
+    run.close(*(run.scheduled(COPY_WINDOW + i, names.COPY_ACTIVITY) for i in range(4)))
+    run.open(*(run.completed(COPY_WINDOW + i, copied(entries[COPY_WINDOW + i])) for i in range(4)))
+    state = run.run()
+    assert state.done and state.error is None
+    summary = state.output
+    assert (summary["filesDone"], summary["filesCopied"], summary["filesSkipped"]) == (
+        COPY_WINDOW + 4,
+        COPY_WINDOW + 3,
+        1,
+    )
+    assert summary["bytesBackedUp"] == summary["bytesDone"] == (COPY_WINDOW + 4) * 10
+
+
+def test_a_copy_failing_every_attempt_stops_the_partition_once_its_window_settles():
+    entries = files(COPY_WINDOW + 4)
     run = partition(entries)
     run.run()
-    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(3)))
+    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
     run.open(
         run.failed(1, names.COPY_ACTIVITY, "StorageError: storage unreachable"),
-        run.completed(0, copied(entries[0])),
+        *(run.completed(i, copied(entries[i])) for i in range(COPY_WINDOW) if i not in (1, 2)),
     )
     run.run()
-    created, fired = run.timer(3, run.tick())
+    created, fired = run.timer(COPY_WINDOW, run.tick())
     run.close(created)
     run.open(fired)
     run.run()
-    run.close(run.scheduled(4, names.COPY_ACTIVITY))
-    run.open(run.failed(4, names.COPY_ACTIVITY, "StorageError: still unreachable"))
+    run.close(run.scheduled(COPY_WINDOW + 1, names.COPY_ACTIVITY))
+    run.open(run.failed(COPY_WINDOW + 1, names.COPY_ACTIVITY, STORAGE_DOWN))
     run.run()
     # After the last attempt DTFx waits on one more (immediate) timer before giving up.
-    created, fired = run.timer(5, run.now)
+    created, fired = run.timer(COPY_WINDOW + 2, run.now)
     run.close(created)
     run.open(fired)
     state = run.run()
-    assert not state.done  # file 2 is still being copied
+    assert not state.done and state.error is None  # file 2 is still being copied
 
     run.close()
     run.open(run.completed(2, copied(entries[2])))
     state = run.run()
-    assert state.done and state.error is None
-    summary = state.output
-    assert (summary["filesCopied"], summary["filesFailed"], summary["filesDone"]) == (2, 1, 3)
-    assert summary["bytesBackedUp"] == 20 and summary["bytesDone"] == 30
-    assert summary["failed"] == [
-        {"path": entries[1]["path"], "error": "StorageError: still unreachable"}
-    ]
+    assert state.error == f"copying 'd/f0001.txt' failed after 2 attempts: {STORAGE_DOWN}"
+    # No copy of the next window was started.
+    copies = [a for a in state.atomic_actions() if a["actionType"] == 1]
+    assert {json.loads(a["input"])["file"]["path"] for a in copies} == {
+        e["path"] for e in entries[:COPY_WINDOW]
+    }
 
 
 def test_a_file_reported_failed_by_the_activity_is_counted_as_failed():
