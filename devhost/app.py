@@ -11,16 +11,18 @@ app root work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import inspect
 import logging
 import os
+import queue
 import sys
+import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from devhost.worker import (
     HttpInvocation,
     HttpResult,
     InvocationContext,
+    InvocationIds,
     OutValue,
     activity_failure,
     compact_json,
@@ -64,10 +67,83 @@ CONTEXT_PARAMETER = "context"
 NOT_SUPPORTED = "not supported by this host"
 # An activity cut short by shutdown runs again after the restart instead of failing.
 _STOPPING = ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
+_NULL_INPUT = Datum("null", "json")
 
 
 class AppLoadError(HostError):
     """The app folder cannot be loaded at all."""
+
+
+# ---------------------------------------------------------------------------------------
+# The activity threads
+# ---------------------------------------------------------------------------------------
+
+
+class ActivityThreads(Executor):
+    """A fixed set of threads taking jobs from one queue.
+
+    ``run`` hands a job over without the ``Future`` (and its lock and condition) that
+    ``ThreadPoolExecutor.submit`` builds per job: with one activity per file, that is paid per
+    file. ``submit`` is there for ``run_in_executor``.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
+            for n in range(max(1, size))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in a thread; what it returns or raises is not kept."""
+        if self._closed:
+            raise RuntimeError("cannot schedule new jobs after shutdown")
+        self._jobs.put((fn, args))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self.run(_settle, future, functools.partial(fn, *args, **kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closed = True
+        if cancel_futures:
+            # Jobs not started yet are dropped (their work items stay in the store).
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._jobs.get_nowait()
+        for _ in self._threads:
+            self._jobs.put(None)
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _work(self) -> None:
+        jobs = self._jobs
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            fn, args = job
+            try:
+                fn(*args)
+            except BaseException:  # noqa: BLE001 - one job's failure must not end the thread
+                log.exception("An activity thread's job failed")
+
+
+def _settle(future: Future, call: Callable[[], Any]) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(call())
+    except BaseException as error:  # noqa: BLE001 - handed to whoever waits on the future
+        future.set_exception(error)
 
 
 # ---------------------------------------------------------------------------------------
@@ -95,6 +171,15 @@ class LoadedFunction:
     def wants(self, parameter: str) -> bool:
         return self.parameters is None or parameter in self.parameters
 
+    @functools.cached_property
+    def wants_context(self) -> bool:
+        """Declares a ``context`` parameter that is not one of its bindings."""
+        return (
+            self.parameters is not None
+            and CONTEXT_PARAMETER in self.parameters
+            and all(b.name != CONTEXT_PARAMETER for b in self.spec.bindings)
+        )
+
 
 @dataclass
 class FunctionApp:
@@ -109,9 +194,10 @@ class FunctionApp:
     skipped: dict[str, str] = field(default_factory=dict)
     http_threads: int = 0
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
-    _activity_pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _activity_pool: ActivityThreads | None = field(default=None, repr=False)
     _http_pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _closing: bool = field(default=False, repr=False)
+    _ids: InvocationIds = field(default_factory=InvocationIds, repr=False)
 
     def __post_init__(self) -> None:
         self.reindex()
@@ -159,7 +245,7 @@ class FunctionApp:
             )
         if function.error or function.main is None:
             return OrchestratorOutcome(None, error=function.error)
-        invocation_id = str(uuid.uuid4())
+        invocation_id = self._ids.next()
         started = time.perf_counter()
         logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
         outcome = self._run_orchestrator(function, context_json, invocation_id)
@@ -196,7 +282,8 @@ class FunctionApp:
                     pass  # a tail we cannot read: report the exception itself
             return OrchestratorOutcome(None, error=f"{type(error).__name__}: {message}")
 
-    async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
+    def _activity(self, name: str) -> LoadedFunction | ActivityOutcome:
+        """The activity to run, or the outcome that answers for it (unknown, broken, stopping)."""
         function = self._get(name, FunctionKind.ACTIVITY)
         if function is None:
             return activity_failure(
@@ -209,29 +296,109 @@ class FunctionApp:
             return activity_failure(function.name, function.error or "not loaded", "")
         if self._closing:
             return _STOPPING
-        invocation_id = str(uuid.uuid4())
+        return function
+
+    async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
+        function = self._activity(name)
+        if isinstance(function, ActivityOutcome):
+            return function
+        if not function.is_async:
+            # Decode, call and encode in one trip to the pool: the loop only gets the outcome.
+            loop = asyncio.get_running_loop()
+            try:
+                pool = self._activities()
+                return await loop.run_in_executor(
+                    pool, self._run_sync_activity, function, input_json
+                )
+            except RuntimeError:
+                if self._closing:  # the pool is shut down: run it again after the restart
+                    return _STOPPING
+                raise
+        invocation_id = self._ids.next()
         started = time.perf_counter()
         logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
         try:
-            value = ActivityTriggerConverter.decode(
-                Datum("null" if input_json is None else input_json, "json"),
-                trigger_metadata=None,
-            )
-            kwargs = self._kwargs(function, {function.spec.trigger.name: value}, invocation_id)
+            value = _decode_activity_input(input_json)
+            kwargs = self._activity_kwargs(function, value, invocation_id)
             result = await self._call(function, kwargs, self._activities())
-            datum = ActivityTriggerConverter.encode(result, expected_type=None)
-            outcome = ActivityOutcome(result=compact_json(datum.value))
+            outcome = _activity_result(result)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # every failure becomes TaskFailed
-            if self._closing:
-                # Host stopping: the activity must run again, not be recorded as failed.
-                return _STOPPING
+            outcome = self._activity_error(function, error)
+        logs.executed(log, logging.DEBUG, function.name, not outcome.failed, invocation_id, started)
+        return outcome
+
+    def submit_activity(
+        self, name: str, input_json: str | None, done: Callable[[ActivityOutcome], None]
+    ) -> bool:
+        """Run a synchronous activity in the activity pool; ``done(outcome)`` is called in the
+        pool's thread when it ends. False when the activity is not one to run this way (async,
+        unknown, broken, host stopping): ``invoke_activity`` answers for it then.
+
+        The same invocation as ``invoke_activity``, without a trip through the event loop per
+        activity: the caller collects outcomes and hands them to its loop in batches.
+        """
+        function = self._activity(name)
+        if isinstance(function, ActivityOutcome) or function.is_async:
+            return False
+        try:
+            self._activities().run(self._report_sync_activity, function, input_json, done)
+        except RuntimeError:  # the pool is shut down: the host is stopping
+            return False
+        return True
+
+    def _report_sync_activity(
+        self,
+        function: LoadedFunction,
+        input_json: str | None,
+        done: Callable[[ActivityOutcome], None],
+    ) -> None:
+        try:
+            outcome = self._run_sync_activity(function, input_json)
+        except BaseException as error:  # noqa: BLE001 - done() must hear of every activity
             outcome = activity_failure(
                 function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
             )
-            log.warning("%s", outcome.reason)
+        done(outcome)
+
+    def _run_sync_activity(
+        self, function: LoadedFunction, input_json: str | None
+    ) -> ActivityOutcome:
+        """One invocation of a synchronous activity, in a pool thread."""
+        assert function.main is not None
+        invocation_id = self._ids.next()
+        started = time.perf_counter()
+        logs.executing(log, logging.DEBUG, function.name, logs.REASON_DURABLE, invocation_id)
+        try:
+            value = _decode_activity_input(input_json)
+            kwargs = self._activity_kwargs(function, value, invocation_id)
+            result = function.main(**kwargs)
+            if inspect.isawaitable(result):
+                result = asyncio.run(_awaited(result))
+            outcome = _activity_result(result)
+        except Exception as error:  # every failure becomes TaskFailed
+            outcome = self._activity_error(function, error)
         logs.executed(log, logging.DEBUG, function.name, not outcome.failed, invocation_id, started)
+        return outcome
+
+    def _activity_kwargs(
+        self, function: LoadedFunction, value: Any, invocation_id: str
+    ) -> dict[str, Any]:
+        name = function.spec.trigger.name
+        kwargs = {name: value} if function.wants(name) else {}
+        if function.wants_context:
+            kwargs[CONTEXT_PARAMETER] = InvocationContext(invocation_id, function.spec)
+        return kwargs
+
+    def _activity_error(self, function: LoadedFunction, error: Exception) -> ActivityOutcome:
+        if self._closing:
+            # Host stopping: the activity must run again, not be recorded as failed.
+            return _STOPPING
+        outcome = activity_failure(
+            function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
+        )
+        log.warning("%s", outcome.reason)
         return outcome
 
     # ---- HTTP functions --------------------------------------------------------------
@@ -243,7 +410,7 @@ class FunctionApp:
         function = self._get(name, FunctionKind.HTTP)
         if function is None:
             return HttpResult(404)
-        invocation_id = str(uuid.uuid4())
+        invocation_id = self._ids.next()
         started = time.perf_counter()
         logs.executing(log, logging.INFO, function.name, logs.REASON_HTTP, invocation_id)
         try:
@@ -303,20 +470,13 @@ class FunctionApp:
         trace_parent: str = "",
     ) -> dict[str, Any]:
         kwargs = {k: v for k, v in values.items() if function.wants(k)}
-        binding_names = {b.name for b in function.spec.bindings}
-        if (
-            function.parameters is not None
-            and CONTEXT_PARAMETER in function.parameters
-            and CONTEXT_PARAMETER not in binding_names
-        ):
+        if function.wants_context:
             kwargs[CONTEXT_PARAMETER] = InvocationContext(
                 invocation_id, function.spec, trace_parent
             )
         return kwargs
 
-    async def _call(
-        self, function: LoadedFunction, kwargs: dict[str, Any], pool: ThreadPoolExecutor
-    ) -> Any:
+    async def _call(self, function: LoadedFunction, kwargs: dict[str, Any], pool: Executor) -> Any:
         assert function.main is not None
         if function.is_async:
             return await function.main(**kwargs)
@@ -326,12 +486,12 @@ class FunctionApp:
             result = await result
         return result
 
-    def _activities(self) -> ThreadPoolExecutor:
+    def _activities(self) -> ActivityThreads:
         if self._closing:
             raise RuntimeError("host is stopping")
         if self._activity_pool is None:
-            self._activity_pool = ThreadPoolExecutor(
-                self.config.max_concurrent_activities, thread_name_prefix="activity"
+            self._activity_pool = ActivityThreads(
+                self.config.max_concurrent_activities, name="activity"
             )
         return self._activity_pool
 
@@ -349,6 +509,23 @@ class FunctionApp:
         for pool in (self._activity_pool, self._http_pool):
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _decode_activity_input(input_json: str | None) -> Any:
+    datum = _NULL_INPUT if input_json is None else Datum(input_json, "json")
+    return ActivityTriggerConverter.decode(datum, trigger_metadata=None)
+
+
+def _activity_result(result: Any) -> ActivityOutcome:
+    if result is None:
+        return ActivityOutcome()  # the converter's "null": TaskCompleted.Result is null
+    datum = ActivityTriggerConverter.encode(result, expected_type=None)
+    return ActivityOutcome(result=compact_json(datum.value))
+
+
+async def _awaited(awaitable: Any) -> Any:
+    # A synchronous main that returns an awaitable: the worker awaits it.
+    return await awaitable
 
 
 # ---------------------------------------------------------------------------------------

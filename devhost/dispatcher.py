@@ -14,7 +14,9 @@ fan-out at a handful of replays instead of one per completion batch.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import heapq
 import itertools
 import json
@@ -22,10 +24,11 @@ import logging
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from devhost import history, replay
 from devhost.clock import Clock, RealClock
@@ -73,6 +76,18 @@ _SUCCESS = frozenset({EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INST
 _CONTROL = frozenset(
     {EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED, EventType.EXECUTION_TERMINATED}
 )
+
+
+class ThreadedActivities(Protocol):
+    """An app that can run an activity in its own thread pool and report back from there.
+
+    Optional beside ``FunctionAppProtocol``: an app without ``submit_activity`` (or one that
+    declines an activity by returning False) has it run through ``invoke_activity``.
+    """
+
+    def submit_activity(
+        self, name: str, input_json: str | None, done: Callable[[ActivityOutcome], None]
+    ) -> bool: ...
 
 
 # --------------------------------------------------------------------------------------
@@ -249,7 +264,17 @@ class TaskHub:
         }
         self._live: dict[str, Readiness] = {}
         self._ready: asyncio.Queue[str] = asyncio.Queue()
-        self._work: asyncio.Queue[WorkItem] = asyncio.Queue()
+        # Activities: work waits in ``_work`` until one of the app's activity slots is free.
+        # Outcomes from the app's threads queue up in ``_finished`` and reach the loop in
+        # batches (one wake-up for however many ended meanwhile), not one by one.
+        self._work: collections.deque[WorkItem] = collections.deque()
+        self._in_flight = 0
+        self._finished: collections.deque[tuple[WorkItem, ActivityOutcome]] = collections.deque()
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._on_loop: set[asyncio.Task[None]] = set()  # activities run by invoke_activity
+        self._activities_idle: asyncio.Future[None] | None = None
+        self._stopped = False
         self._results: list[ActivityResult] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._timers: list[tuple[datetime, int, str]] = []
@@ -257,7 +282,6 @@ class TaskHub:
         self._timer_wake = asyncio.Event()
         self._watchers: dict[str, set[asyncio.Future[None]]] = {}
         self._episode_workers: dict[asyncio.Task[None], bool] = {}
-        self._activity_workers: dict[asyncio.Task[None], bool] = {}
         self._timer_task: asyncio.Task[None] | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._started = False
@@ -275,14 +299,14 @@ class TaskHub:
         if self._started:
             return
         self._started = True
+        self._loop = asyncio.get_running_loop()
         self._threads = ThreadPoolExecutor(
             max_workers=max(1, self.options.max_concurrent_orchestrations),
             thread_name_prefix="orchestrator",
         )
         now = self.clock.now()
         recovered = self.store.work_items()
-        for item in recovered:
-            self._work.put_nowait(item)
+        self._work.extend(recovered)
         pending = self.store.pending_instances(now)
         for instance_id in pending:
             self._live.setdefault(instance_id, Readiness()).other = True
@@ -301,9 +325,7 @@ class TaskHub:
         for _ in range(max(1, self.options.max_concurrent_orchestrations)):
             task = asyncio.create_task(self._episode_worker(), name="episode-worker")
             self._episode_workers[task] = False
-        for _ in range(max(1, self.options.max_concurrent_activities)):
-            task = asyncio.create_task(self._activity_worker(), name="activity-worker")
-            self._activity_workers[task] = False
+        self._start_activities()
         self._timer_task = asyncio.create_task(self._timer_loop(), name="timer-loop")
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -314,19 +336,31 @@ class TaskHub:
         self._stopping = True
         if self._timer_task is not None:
             self._timer_task.cancel()
-        workers = {**self._episode_workers, **self._activity_workers}
-        busy = [task for task, working in workers.items() if working]
+        workers = dict(self._episode_workers)
+        busy: list[asyncio.Future] = [task for task, working in workers.items() if working]
         for task, working in workers.items():
             if not working:
                 task.cancel()
+        if self._in_flight:
+            self._activities_idle = asyncio.get_running_loop().create_future()
+            busy.append(self._activities_idle)
         if busy:
             _, late = await asyncio.wait(busy, timeout=grace)
             for task in late:
                 task.cancel()
+        for task in self._on_loop:
+            task.cancel()
         await asyncio.gather(
-            *workers, *[t for t in [self._timer_task] if t], return_exceptions=True
+            *workers,
+            *self._on_loop,
+            *[t for t in [self._timer_task] if t],
+            return_exceptions=True,
         )
+        self._drain()
         self._flush_results()
+        # Outcomes of activities still running are dropped from here on: their work items
+        # are still in the store and run again after the next start.
+        self._stopped = True
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
         for futures in self._watchers.values():
@@ -667,10 +701,11 @@ class TaskHub:
         else:
             live.set_quiet(frozenset(decision.quiet_ids))
             live.suspended = False
-            for work in decision.activities:
-                self._work.put_nowait(
-                    WorkItem(instance_id, execution_id, work.task_id, work.name, work.input)
-                )
+            self._work.extend(
+                WorkItem(instance_id, execution_id, work.task_id, work.name, work.input)
+                for work in decision.activities
+            )
+            self._start_activities()
             for timer in decision.timers:
                 self._add_timer(timer.fire_at, instance_id)
         if new_execution is not None:
@@ -761,23 +796,69 @@ class TaskHub:
 
     # ---- activities --------------------------------------------------------------------
 
-    async def _activity_worker(self) -> None:
-        me = asyncio.current_task()
-        assert me is not None
+    def _start_activities(self) -> None:
+        """Hand waiting work to the app while it has free activity slots (on the loop)."""
+        if self._stopping or not self._started:
+            return
+        limit = max(1, self.options.max_concurrent_activities)
+        submit = getattr(self.app, "submit_activity", None)
         work = self._work
-        while not self._stopping:
-            item = await work.get()
-            if self._stopping:
-                break  # left in the store: it runs after the next start
-            self._activity_workers[me] = True
-            try:
-                outcome = await self._invoke_activity(item)
-            finally:
-                self._activity_workers[me] = False
-            self._record_outcome(item, outcome)
+        while work and self._in_flight < limit:
+            item = work.popleft()
+            self._in_flight += 1
+            self.metrics["activities_started"] += 1
+            if submit is not None and submit(
+                item.name, item.input, functools.partial(self._ended_in_thread, item)
+            ):
+                continue
+            task = asyncio.create_task(self._run_on_loop(item), name="activity")
+            self._on_loop.add(task)
+            task.add_done_callback(self._on_loop.discard)
+
+    def _ended_in_thread(self, item: WorkItem, outcome: ActivityOutcome) -> None:
+        """An activity ended in one of the app's threads (called in that thread)."""
+        self._finished.append((item, outcome))
+        # Cleared by ``_drain`` before it empties the queue, so an outcome appended after
+        # that check is either drained now or wakes the loop again: none is left behind.
+        if not self._wake_pending and self._loop is not None:
+            self._wake_pending = True
+            with contextlib.suppress(RuntimeError):  # the loop is closed: dropped, runs again
+                self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        """Record every outcome that came back from the app's threads (on the loop)."""
+        self._wake_pending = False
+        finished = self._finished
+        if not finished or self._stopped:
+            return
+        now = self.clock.now()
+        while finished:
+            item, outcome = finished.popleft()
+            self._activity_ended(item, outcome, now)
+        self._start_activities()
+
+    async def _run_on_loop(self, item: WorkItem) -> None:
+        try:
+            outcome = await self._invoke_activity(item)
+        except asyncio.CancelledError:
+            self._in_flight -= 1  # cut short by stop(): still in the store
+            self._check_idle()
+            raise
+        if not self._stopped:
+            self._activity_ended(item, outcome, self.clock.now())
+            self._start_activities()
+
+    def _activity_ended(self, item: WorkItem, outcome: ActivityOutcome, now: datetime) -> None:
+        self._in_flight -= 1
+        self._record_outcome(item, outcome, now)
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        idle = self._activities_idle
+        if self._in_flight == 0 and idle is not None and not idle.done():
+            idle.set_result(None)
 
     async def _invoke_activity(self, item: WorkItem) -> ActivityOutcome:
-        self.metrics["activities_started"] += 1
         try:
             return await self.app.invoke_activity(item.name, item.input)
         except asyncio.CancelledError:
@@ -789,13 +870,12 @@ class TaskHub:
                 details="".join(traceback.format_exception(error)),
             )
 
-    def _record_outcome(self, item: WorkItem, outcome: ActivityOutcome) -> None:
+    def _record_outcome(self, item: WorkItem, outcome: ActivityOutcome, now: datetime) -> None:
         if outcome.retryable:
             if not self._stopping:
                 self.metrics["activities_requeued"] += 1
                 asyncio.get_running_loop().call_later(RETRY_DELAY, self._requeue, item)
             return
-        now = self.clock.now()
         if outcome.failed:
             event = history.task_failed(now, item.task_id, outcome.reason, outcome.details)
         else:
@@ -812,7 +892,8 @@ class TaskHub:
 
     def _requeue(self, item: WorkItem) -> None:
         if not self._stopping:
-            self._work.put_nowait(item)
+            self._work.append(item)
+            self._start_activities()
 
     def _flush_results(self) -> None:
         if self._flush_handle is not None:

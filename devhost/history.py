@@ -10,6 +10,7 @@ field out breaks replay: the factories are the one place that knows the full sha
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -94,6 +95,13 @@ def format_timestamp(dt: datetime) -> str:
 
     A naive ``datetime`` is taken to be UTC already.
     """
+    return _format_utc(dt)
+
+
+# The dispatcher stamps every activity result of a batch, and every event of an episode, with
+# the same instant: most calls format a time that was formatted just before.
+@functools.lru_cache(maxsize=64)
+def _format_utc(dt: datetime) -> str:
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC)
     text = (

@@ -7,10 +7,12 @@ request/response shapes, and the host's encodings of results and failures.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
 import traceback
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -134,14 +136,35 @@ class HttpResult:
 # ---------------------------------------------------------------------------------------
 
 
+# Built once: ``json.dumps`` with non-default options builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def compact_json(text: str | None) -> str | None:
     """TaskCompleted.Result: the value's compact JSON, None for a null (§3.2)."""
-    if text is None:
+    if text is None or text == "null":
         return None
     value = json.loads(text)
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(value)
+
+
+class InvocationIds:
+    """UUID-shaped invocation ids, unique within the process.
+
+    ``uuid4()`` reads the OS random source on every call, a measurable cost per activity; a
+    random version-4 base with a counter in its last 48 bits is as unique for one process and
+    costs one string format. Safe to call from any thread (``itertools.count`` is atomic).
+    """
+
+    def __init__(self) -> None:
+        base = str(uuid.uuid4())
+        self._prefix = base[:24]  # "xxxxxxxx-xxxx-4xxx-yxxx-": version and variant kept
+        self._counter = itertools.count(int(base[24:], 16))
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF:012x}"
 
 
 def state_from(value: Any) -> dict[str, Any]:
