@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 START_PATH = "/orchestrators/E2_BackupSiteContent"
 _POLL = 0.001  # the log is read every millisecond while a kill is being aimed
+_STATUS_POLL = 0.05  # the status API, until it has told how many partitions there are
 COPY_STARTED = b"Executing 'Functions.E2_CopyFileToBlob'"
 MAX_AIMS = 3
 
@@ -151,14 +152,23 @@ def _host_env(connection_string: str, roots: Path) -> dict[str, str]:
     return {"AzureWebJobsStorage": connection_string, "BACKUP_ALLOWED_ROOTS": str(roots)}
 
 
-def _aim(host: HostProcess, tail: LogTail, progress: BackupProgress, plan: KillPlan) -> None:
+def _aim(
+    host: HostProcess, tail: LogTail, progress: BackupProgress, plan: KillPlan, status_url: str
+) -> None:
     """Follow the log until the plan's moment, then SIGKILL the host."""
     fire_at: float | None = None
     deadline = time.monotonic() + 120
+    next_status = 0.0
     while True:
         for line in tail.lines():
             progress.feed(line)
         now = time.monotonic()
+        if progress.partitions_total is None and now >= next_status:
+            next_status = now + _STATUS_POLL
+            with contextlib.suppress(OSError, ValueError):
+                answer = host.request("GET", status_url, timeout=5)
+                if answer.body:
+                    progress.feed_status(answer.json())
         if fire_at is None and plan.due(progress):
             fire_at = now + plan.delay
         if fire_at is not None and now >= fire_at:
@@ -240,9 +250,9 @@ def run_once(
         host.start()
         tail = LogTail(host.log_path, log_start)
         started = time.monotonic()
-        instance_id, _ = _start_backup(host, tree, container)
+        instance_id, status_url = _start_backup(host, tree, container)
         progress = BackupProgress(instance_id)
-        _aim(host, tail, progress, plan)
+        _aim(host, tail, progress, plan, status_url)
         result.seconds_to_kill = time.monotonic() - started
         result.landed = progress.phase
         result.partitions_done_at_kill = len(progress.partitions_completed)

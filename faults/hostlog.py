@@ -1,8 +1,9 @@
 """Follow the local host's log to see how far a backup got (pure parsing + a file tail).
 
-The host logs every orchestration status change and the app logs the end of the listing, so
-the log tells, within a millisecond or so, which phase a backup is in: that is what lets the
-crash loop aim its kills, and say afterwards where each one landed.
+The host logs every orchestration status change and the app logs its plan, so the log tells,
+within a millisecond or so, which phase a backup is in: that is what lets the crash loop aim
+its kills, and say afterwards where each one landed. The status API's custom status backs up
+the plan line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ PARTITION = "E2_BackupPartition"
 
 _STATUS_LINE = re.compile(r"Orchestration (\w+) \(([^)]*)\) (\w+)\s*$")
 _LISTED = re.compile(r"\] listed (\d+) files")
-_PLANNED = re.compile(r": (\d+) files in (\d+) partitions")
+# The app's plan line ("<id>: 3000 files [to copy] in 16 partitions..."); the status API's
+# custom status says the same (``feed_status``), in case the wording changes.
+_PLANNED = re.compile(r": (\d+) files\b[^\n]*? in (\d+) partitions")
 
 LISTING = "listing"
 FAN_OUT = "fan-out"
@@ -56,6 +59,14 @@ class BackupProgress:
         planned = _PLANNED.search(line)
         if planned and self.instance_id in line:
             self.partitions_total = int(planned.group(2))
+
+    def feed_status(self, status: dict) -> None:
+        """Take the partition count from the status JSON's custom status once copying began."""
+        custom = status.get("customStatus")
+        if isinstance(custom, dict) and custom.get("phase") not in (None, "listing"):
+            total = custom.get("partitionsTotal")
+            if isinstance(total, int) and self.partitions_total is None:
+                self.partitions_total = total
 
     @property
     def phase(self) -> str:

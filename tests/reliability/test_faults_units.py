@@ -92,3 +92,17 @@ def test_compare_catches_a_blob_that_claims_another_checksum() -> None:
     manifest = {"a": FileFacts(3, "aa")}
     assert compare(manifest, {"p/a": _blob("p/a", "aa", claimed="ff")}, "p")
     assert compare(manifest, {"p/a": _blob("p/a", "aa")}, "p") == []
+
+
+def test_the_plan_is_read_whatever_the_wording_around_it() -> None:
+    progress = BackupProgress("backup-1")
+    progress.feed("[t] backup-1: 4 files to copy in 2 partitions, 7 unchanged")
+    assert progress.partitions_total == 2
+
+
+def test_the_status_api_tells_the_plan_once_copying_began() -> None:
+    progress = BackupProgress("backup-1")
+    progress.feed_status({"customStatus": {"phase": "listing", "partitionsTotal": 0}})
+    assert progress.partitions_total is None
+    progress.feed_status({"customStatus": {"phase": "copying", "partitionsTotal": 3}})
+    assert progress.partitions_total == 3

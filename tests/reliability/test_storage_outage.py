@@ -138,8 +138,8 @@ def test_an_outage_beyond_the_retry_budget_fails_and_a_rerun_finishes_the_job(
         log = LogTail(host.log_path)
         storage.stop()
         try:
-            # Each copy gives up once the storage client's own retries are spent (about
-            # 20 s); after the first one has, the backup must not grind through the rest.
+            # Each copy gives up once the storage client's own retries are spent; after the
+            # first one has, the backup must stop, not grind through every remaining file.
             wait_until(
                 lambda: [line for line in log.lines() if COPY_GAVE_UP in line],
                 bool,
