@@ -12,17 +12,21 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
+from sitebackup import rerun, storage
 from sitebackup import settings as cfg
-from sitebackup import storage
 from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.job import Job
-from sitebackup.listing import list_tree
+from sitebackup.listing import Listing, list_tree
 from sitebackup.paths import root_problem
-from sitebackup.upload import FAILED, MIB, CopyResult, UploadTuning, copy_file
+from sitebackup.upload import FAILED, MIB, CopyResult, UploadTuning, copy_file, file_md5
 
 log = logging.getLogger(__name__)
+
+# Blobs per List Blobs page: the service's maximum, so 100,000 files cost 20 requests.
+BLOB_PAGE_SIZE = 5000
 
 
 @lru_cache(maxsize=8)
@@ -68,7 +72,13 @@ def tuning_for(settings: cfg.Settings) -> UploadTuning:
 
 
 def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """E2_GetFileList: create the container once, then walk the root."""
+    """E2_GetFileList: create the container once, walk the root, sort out unchanged files.
+
+    ``files`` holds only the files to copy (``"new": true`` on those without a blob);
+    unchanged ones are counted in ``unchangedCount``/``unchangedBytes``, not listed, so the
+    result stays small in the history when little changed. ``filesTotal`` and
+    ``bytesTotal`` count every listed file.
+    """
     env = os.environ if env is None else env
     try:
         job = Job.from_input(value)
@@ -84,23 +94,63 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
         return {"error": str(exc)}
     created = storage.ensure_container(container)
     listing = list_tree(root, job.prefix)
+    if created:
+        # Nothing to compare with: the copies are told so once, by ``newContainer``.
+        sorted_out = rerun.Sorted(to_copy=[entry.to_dict() for entry in listing.files])
+    else:
+        sorted_out = _sort_out(container, root, job, listing)
     log.info(
-        "listed %d files (%d bytes) under %r, %d entries skipped; container %r %s",
+        "listed %d files (%d bytes) under %r, %d entries skipped; container %r %s; "
+        "%d unchanged (%d bytes), %d new, %d to check",
         len(listing.files),
         listing.bytes_total,
         root,
         listing.skipped_count,
         job.container,
         "created" if created else "exists",
+        sorted_out.unchanged_count,
+        sorted_out.unchanged_bytes,
+        sorted_out.new_count,
+        len(sorted_out.to_copy) - sorted_out.new_count,
     )
-    return {**listing.to_dict(), "containerCreated": created, "error": None}
+    return {
+        "root": listing.root,
+        "files": sorted_out.to_copy,
+        "filesTotal": len(listing.files),
+        "bytesTotal": listing.bytes_total,
+        "skipped": listing.skipped,
+        "skippedCount": listing.skipped_count,
+        "unchangedCount": sorted_out.unchanged_count,
+        "unchangedBytes": sorted_out.unchanged_bytes,
+        "containerCreated": created,
+        "error": None,
+    }
+
+
+def _sort_out(container: ContainerClient, root: str, job: Job, listing: Listing) -> rerun.Sorted:
+    """Compare the listing with the blobs under the prefix (one paged List Blobs)."""
+    blobs = container.list_blobs(
+        name_starts_with=rerun.name_prefix(job.prefix) or None,
+        include=["metadata"],
+        results_per_page=BLOB_PAGE_SIZE,
+    )
+    try:
+        stored = rerun.match_blobs(blobs, job.prefix, listing.files)
+    except AzureError as exc:
+        raise storage.failure(exc, f"listing the blobs in {echo(job.container)}") from None
+    return rerun.sort_out(
+        listing.files,
+        stored,
+        job.compare,
+        lambda entry: file_md5(root, entry.path, entry.size, entry.mtime_ns),
+    )
 
 
 def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """E2_CopyFileToBlob: ``{"job": descriptor, "file": {"path", "size", "mtimeNs"}}``.
 
-    ``"newContainer": true`` (set when the listing created the container) skips the lookup
-    of an existing blob.
+    ``"newContainer": true`` (the listing created the container) or ``"file": {"new": true}``
+    (the listing saw no blob of this name) skips the lookup of an existing blob.
     """
     env = os.environ if env is None else env
     entry = value.get("file") if isinstance(value, dict) else None
@@ -124,7 +174,7 @@ def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]
         path,
         job.compare,
         tuning_for(settings),
-        new_container=value.get("newContainer") is True,
+        blob_absent=value.get("newContainer") is True or entry.get("new") is True,
     )
     if result.status == FAILED:
         log.warning("not backed up: %r: %s", path, result.error)

@@ -143,6 +143,10 @@ def _listed(listing: Any) -> dict[str, Any]:
     if listing.get("error"):
         raise BackupError(f"cannot list the files to back up: {listing['error']}")
     _files(listing.get("files"), names.LIST_ACTIVITY)
+    for key in ("unchangedCount", "unchangedBytes"):
+        item = listing.get(key, 0)
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise BackupError(f"{names.LIST_ACTIVITY} returned a bad {key!r}: {echo(item)}")
     return listing
 
 
@@ -187,22 +191,33 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
             f"cannot list the files to back up: {task_error(exc, MAX_HALT_TEXT)}"
         ) from None
     listing = _listed(listing)
+    # ``files`` holds only what needs a copy; files the listing found unchanged are counted
+    # as skipped from the start (they are part of the backup's totals and its output).
     files = listing["files"]
+    unchanged_count = listing.get("unchangedCount", 0)
+    unchanged_bytes = listing.get("unchangedBytes", 0)
     parts = plan.partitions(files, job.partition_size)
     scope = Scope(
         container=job.container,
         prefix=job.prefix,
-        files_total=len(files),
-        bytes_total=sum(entry["size"] for entry in files),
+        files_total=len(files) + unchanged_count,
+        bytes_total=sum(entry["size"] for entry in files) + unchanged_bytes,
         skipped_entries=int(listing.get("skippedCount") or 0),
         skipped=tuple(listing.get("skipped") or ()),
         partitions_total=len(parts),
     )
     totals = Totals()
+    totals.add_unchanged(unchanged_count, unchanged_bytes)
     done = 0
     context.set_custom_status(custom_status(COPYING, scope, totals, done))
     if not context.is_replaying:
-        log.info("%s: %d files in %d partitions", context.instance_id, len(files), len(parts))
+        log.info(
+            "%s: %d files to copy in %d partitions, %d unchanged",
+            context.instance_id,
+            len(files),
+            len(parts),
+            unchanged_count,
+        )
 
     child_input = {
         "job": job.descriptor(),

@@ -51,6 +51,13 @@ class Totals:
         if len(self.failed) < MAX_FAILED_LISTED:
             self.failed.append({"path": clip(path), "error": clip(error)})
 
+    def add_unchanged(self, count: int, size: int) -> None:
+        """Count files the listing found unchanged (skipped without a copy activity)."""
+        self.files_done += count
+        self.files_skipped += count
+        self.bytes_done += size
+        self.bytes_backed_up += size
+
     def add_result(self, path: str, listed_size: int, result: Any) -> None:
         """Count one copy activity result (anything unexpected counts as a failure)."""
         status = result.get("status") if isinstance(result, dict) else None

@@ -99,13 +99,42 @@ def _properties(blob: BlobClient) -> BlobProperties | None:
         return None
 
 
-def _md5_of(stream: BinaryIO) -> tuple[bytes, int]:
+def _md5_of(stream: BinaryIO, size: int) -> tuple[bytes, int]:
     digest = hashlib.md5(usedforsecurity=False)
     total = 0
-    while chunk := stream.read(HASH_CHUNK):
+    # Each read allocates its full length: a small file gets a buffer of its own size.
+    chunk_size = min(HASH_CHUNK, size + 1)
+    while chunk := stream.read(chunk_size):
         digest.update(chunk)
         total += len(chunk)
     return digest.digest(), total
+
+
+def file_md5(root: str, rel_path: str, size: int, mtime_ns: int) -> bytes | None:
+    """The MD5 of a listed file, or None when it is not the file that was listed.
+
+    None covers a file that vanished, cannot be read, was swapped for a link out of the
+    root, or whose size or mtime differ from the listing or changed while it was read: the
+    copy activity then looks at it again and reports what it finds.
+    """
+    real_path = os.path.realpath(local_path(root, rel_path))
+    if not is_within(real_path, root):
+        return None
+    try:
+        fd = _open(real_path)
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            info = os.fstat(fd)
+            if (
+                not stat.S_ISREG(info.st_mode)
+                or info.st_size != size
+                or info.st_mtime_ns != mtime_ns
+            ):
+                return None
+            digest, total = _md5_of(stream, info.st_size)
+            _ensure_still(fd, info, total)
+            return digest
+    except (OSError, _SourceChanged):
+        return None
 
 
 def _unchanged(
@@ -124,7 +153,7 @@ def _unchanged(
         return False
     if compare == "mtime":
         return True
-    digest, total = _md5_of(stream)
+    digest, total = _md5_of(stream, info.st_size)
     _ensure_still(fd, info, total)
     stream.seek(0)
     return digest == bytes(stored_md5)
@@ -137,7 +166,9 @@ def _settings(content_type: str, md5: bytes) -> ContentSettings:
 def _put_small(
     blob: BlobClient, stream: BinaryIO, fd: int, info: os.stat_result, content_type: str, limit: int
 ) -> None:
-    data = stream.read(limit + 1)
+    # One byte more than fstat said shows a file that grew; reading up to ``limit`` instead
+    # would allocate the whole single-put limit for every small file.
+    data = stream.read(min(info.st_size, limit) + 1)
     _ensure_still(fd, info, len(data))
     blob.upload_blob(
         data,
@@ -194,16 +225,16 @@ def _copy_once(
     compare: str,
     content_type: str,
     tuning: UploadTuning,
-    new_container: bool,
+    blob_absent: bool,
 ) -> tuple[str, int]:
     fd = _open(real_path)
     with os.fdopen(fd, "rb", buffering=0) as stream:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(0, "it is no longer a regular file")
-        # In a container this backup just created there is nothing to compare with; skipping
-        # the lookup saves one request per file on a first backup.
-        existing = None if new_container else _properties(blob)
+        # When the listing saw no blob of this name (or created the container) there is
+        # nothing to compare with; skipping the lookup saves one request per file.
+        existing = None if blob_absent else _properties(blob)
         if _unchanged(existing, info, compare, stream, fd):
             return SKIPPED, info.st_size
         if info.st_size <= tuning.single_put_limit:
@@ -220,15 +251,16 @@ def copy_file(
     rel_path: str,
     compare: str = "checksum",
     tuning: UploadTuning | None = None,
-    new_container: bool = False,
+    blob_absent: bool = False,
 ) -> CopyResult:
     """Back up ``root/rel_path`` as ``<prefix>/<rel_path>`` in ``container``.
 
     Problems with the file itself (vanished, unreadable, changing, a name the service
     rejects) come back as a ``failed`` result. Storage failures that another attempt may
     cure raise ``StorageError``, so the orchestration's retry policy applies.
-    ``new_container`` says the container was created by this backup: the blob is written
-    without first looking for an existing one (at worst, an identical blob is rewritten).
+    ``blob_absent`` says the listing found no blob of this name (or created the container):
+    the blob is written without first looking for an existing one (at worst, a blob that
+    appeared since is overwritten with the same content).
     """
     tuning = tuning or UploadTuning()
     try:
@@ -242,7 +274,7 @@ def copy_file(
     content_type = mimetypes.guess_type(rel_path, strict=False)[0] or "application/octet-stream"
     for attempt in range(1, tuning.read_attempts + 1):
         try:
-            status, size = _copy_once(blob, real_path, compare, content_type, tuning, new_container)
+            status, size = _copy_once(blob, real_path, compare, content_type, tuning, blob_absent)
         except _SourceChanged:
             log.info("%r changed while it was read (attempt %d)", rel_path, attempt)
             continue

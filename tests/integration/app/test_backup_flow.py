@@ -81,6 +81,20 @@ def test_a_tree_backs_up_through_the_functions_and_a_rerun_skips_everything(
     output, status = backup(job)
     assert output == total
     assert status["filesSkipped"] == len(TREE) + 140 and status["filesCopied"] == 0
+    # The listing found every file unchanged: no partition ran, the counts are complete.
+    assert status["filesDone"] == status["filesTotal"] == len(TREE) + 140
+    assert status["bytesDone"] == status["bytesTotal"] == total
+    assert status["partitionsTotal"] == 0 and status["phase"] == "done"
+
+    (root / "many/f000.txt").write_bytes(b"changed content")
+    (root / "many/added.txt").write_bytes(b"added")
+    total = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+    output, status = backup(job)
+    assert output == total
+    assert (status["filesCopied"], status["filesSkipped"]) == (2, len(TREE) + 139)
+    assert status["filesDone"] == status["filesTotal"] == len(TREE) + 141
+    assert status["bytesDone"] == status["bytesTotal"] == total
+    assert assert_backup_matches(root, container, "www") == len(TREE) + 141
 
 
 def test_an_empty_tree_completes_with_zero(sites, app_settings, container):

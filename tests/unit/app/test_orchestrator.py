@@ -27,15 +27,18 @@ def files(count: int, size: int = 10) -> list[dict]:
     return [{"path": f"d/f{i:04d}.txt", "size": size, "mtimeNs": 1} for i in range(count)]
 
 
-def listing(entries: list[dict], skipped: int = 0) -> dict:
+def listing(entries: list[dict], skipped: int = 0, unchanged: tuple[int, int] = (0, 0)) -> dict:
+    count, size = unchanged
     return {
         "root": JOB.root,
         "files": entries,
-        "filesTotal": len(entries),
-        "bytesTotal": sum(e["size"] for e in entries),
+        "filesTotal": len(entries) + count,
+        "bytesTotal": sum(e["size"] for e in entries) + size,
         "skipped": [{"path": f"link{i}", "reason": "symlink loop"} for i in range(skipped)],
         "skippedCount": skipped,
-        "containerCreated": True,
+        "unchangedCount": count,
+        "unchangedBytes": size,
+        "containerCreated": count == 0,
         "error": None,
     }
 
@@ -57,11 +60,11 @@ def backup(job: Job = JOB) -> Episodes:
     return Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, job.to_input())
 
 
-def listed(run: Episodes, entries: list[dict], skipped: int = 0):
+def listed(run: Episodes, entries: list[dict], skipped: int = 0, unchanged=(0, 0)):
     """Episodes 1-2: the listing is scheduled (id 0) and completes."""
     run.run()
     run.close(run.scheduled(0, names.LIST_ACTIVITY))
-    run.open(run.completed(0, listing(entries, skipped)))
+    run.open(run.completed(0, listing(entries, skipped, unchanged)))
     return run.run()
 
 
@@ -146,6 +149,58 @@ def test_an_empty_tree_completes_with_zero():
     assert state.output == 0
     assert state.custom_status["phase"] == "done"
     assert state.custom_status["filesTotal"] == 0
+
+
+def test_files_the_listing_found_unchanged_count_as_skipped_without_copies():
+    # 60 files to copy (one new), 940 unchanged of 7 bytes: only the 60 are scheduled.
+    to_copy = [{**files(1)[0], "new": True}, *files(60)[1:]]
+    run = backup()
+    state = listed(run, to_copy, unchanged=(940, 6580))
+
+    subs = [a for a in state.atomic_actions() if a["actionType"] == 2]
+    inputs = [json.loads(a["input"]) for a in subs]
+    assert sum(len(i["files"]) for i in inputs) == 60
+    assert inputs[0]["files"][0]["new"] is True
+    assert inputs[0]["newContainer"] is False
+    status = state.custom_status
+    assert (status["filesTotal"], status["bytesTotal"]) == (1000, 600 + 6580)
+    assert (status["filesDone"], status["filesSkipped"], status["bytesDone"]) == (940, 940, 6580)
+    assert status["bytesBackedUp"] == 6580 and status["filesCopied"] == 0
+
+    run.close(
+        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+    )
+    run.open(
+        run.sub_completed(1, partition_summary(50)), run.sub_completed(2, partition_summary(10))
+    )
+    state = run.run()
+    assert state.done and state.error is None
+    assert state.output == 600 + 6580  # copied + unchanged
+    status = state.custom_status
+    assert (status["filesDone"], status["filesCopied"], status["filesSkipped"]) == (1000, 60, 940)
+    assert status["bytesDone"] == status["bytesTotal"]
+
+
+def test_a_rerun_with_nothing_changed_completes_without_a_partition():
+    state = listed(backup(), [], unchanged=(2000, 32_000_000))
+
+    assert state.done and state.error is None
+    assert not [a for a in state.atomic_actions() if a["actionType"] == 2]
+    assert state.output == 32_000_000
+    status = state.custom_status
+    assert status["phase"] == "done" and status["partitionsTotal"] == 0
+    assert status["filesTotal"] == status["filesDone"] == status["filesSkipped"] == 2000
+    assert status["bytesTotal"] == status["bytesDone"] == 32_000_000
+
+
+def test_a_listing_with_a_bad_unchanged_count_fails_clearly():
+    run = backup()
+    run.run()
+    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.open(run.completed(0, {**listing([]), "unchangedCount": -1}))
+    state = run.run()
+    assert state.error is not None and "'unchangedCount'" in state.error
 
 
 STORAGE_DOWN = (
