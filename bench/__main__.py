@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from bench import BenchError
-from bench.meta import collect
+from bench.meta import collect, load_average
 from bench.plan import customise, full_plan, parse_ints, parse_scenarios, quick_plan
 from bench.report import table, targets_summary, write_json, write_markdown
 from bench.results import Report
@@ -134,6 +134,7 @@ def cli(
     started = time.monotonic()
     rows = run_plan(plan, work_dir.resolve())
     meta["duration_s"] = round(time.monotonic() - started, 1)
+    meta["load_after"] = load_average()
     meta["quick"] = plan.quick
     report = Report(meta, rows, evaluate(rows))
     click.echo(table(report))

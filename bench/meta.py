@@ -55,6 +55,11 @@ def _version(distribution: str) -> str:
         return "?"
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work competing for the cores makes runs noisy."""
+    return round(psutil.getloadavg()[0], 2)
+
+
 def collect(command: str, project: Path = PROJECT_DIR) -> dict[str, Any]:
     memory = psutil.virtual_memory().total / 1024**3
     return {
@@ -66,4 +71,5 @@ def collect(command: str, project: Path = PROJECT_DIR) -> dict[str, Any]:
         f"azure-storage-blob {_version('azure-storage-blob')}, "
         f"azure-functions-durable {_version('azure-functions-durable')}",
         "command": command,
+        "load_before": load_average(),
     }

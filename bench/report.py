@@ -113,6 +113,9 @@ def markdown(report: Report) -> str:
         f"- machine: {meta.get('machine', MISSING)}",
         f"- versions: {meta.get('versions', MISSING)}",
         f"- command: `{meta.get('command', MISSING)}`; took {meta.get('duration_s', 0):.0f} s",
+        f"- load average (1 min) before and after: {meta.get('load_before', MISSING)} and "
+        f"{meta.get('load_after', MISSING)} (above the number of cores, other work was "
+        "competing for them and wall-clock figures are noisy)",
         "",
         table(report),
         "",
