@@ -12,7 +12,7 @@ import click
 from faults import FaultError
 from faults.crashloop import LoopConfig, RunResult, crash_loop
 from faults.hostlog import PHASES
-from faults.report import markdown, summary
+from faults.report import markdown, revision, summary
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +86,7 @@ def crash_loop_command(
         sys.exit(2)
     click.echo(summary(loop))
     if record:
-        record.write_text(markdown(loop))
+        record.write_text(markdown(loop, revision()))
         click.echo(f"recorded in {record}")
     sys.exit(1 if loop.failures else 0)
 

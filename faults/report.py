@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import platform
+import subprocess
 import time
 
 import psutil
 
-from faults.crashloop import LoopResult, RunResult
+from faults.crashloop import PROJECT_DIR, LoopResult, RunResult
 from faults.hostlog import PHASES
 
 
@@ -44,9 +45,26 @@ def command_line(loop: LoopResult) -> str:
     return " ".join(words)
 
 
-def markdown(loop: LoopResult) -> str:
+def revision() -> str:
+    """The commit the code under test is at (empty outside a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def markdown(loop: LoopResult, at: str = "") -> str:
     """The record committed as ``faults/RESULTS.md`` after a long run."""
     command = command_line(loop)
+    where = f" at {at}" if at else ""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     machine = f"{psutil.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     rows = "\n".join(
@@ -58,7 +76,7 @@ def markdown(loop: LoopResult) -> str:
     )
     return f"""# Crash loop: last long run
 
-`{command}` on {when} ({machine}).
+`{command}`{where} on {when} ({machine}).
 
 **runs: {len(loop.runs)}, failures: {loop.failures}**
 
