@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devhost import history
-from devhost.dispatcher import Readiness, plan_batch
+from devhost.batching import Readiness, plan_batch
 from devhost.store import Message
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
