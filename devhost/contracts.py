@@ -108,6 +108,22 @@ class FunctionAppProtocol(Protocol):
         ...
 
 
+class ThreadedActivities(Protocol):
+    """An app that can run an activity in its own thread pool and report back from there.
+
+    Optional beside ``FunctionAppProtocol``: the dispatcher looks for ``submit_activity`` on
+    the app; an app without it (or one that declines an activity by returning False) has the
+    activity run through ``invoke_activity``.
+    """
+
+    def submit_activity(
+        self, name: str, input_json: str | None, done: Callable[[ActivityOutcome], None]
+    ) -> bool:
+        """Start the activity; ``done(outcome)`` is called in the app's thread when it ends.
+        False when the app does not run this activity that way."""
+        ...
+
+
 # --------------------------------------------------------------------------------------
 # replay: the pure core's answer for one episode
 # --------------------------------------------------------------------------------------

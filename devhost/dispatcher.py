@@ -14,27 +14,23 @@ fan-out at a handful of replays instead of one per completion batch.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import functools
 import heapq
 import itertools
 import json
 import logging
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from devhost import history, replay
+from devhost.activities import ActivityPool
 from devhost.batching import Batch, Readiness, plan_batch, starts
 from devhost.clock import Clock, RealClock
 from devhost.contracts import (
-    ActivityOutcome,
     EpisodeDecision,
     FunctionAppProtocol,
     HostOptions,
@@ -50,7 +46,6 @@ from devhost.contracts import (
 )
 from devhost.history import EventType
 from devhost.store import (
-    ActivityResult,
     ChildStart,
     EpisodeWrite,
     InstanceRecord,
@@ -64,30 +59,6 @@ from devhost.store import (
 __all__ = ["TaskHub"]
 
 log = logging.getLogger(__name__)
-
-# Group commit of activity results: flush when this many are waiting, or this soon after the
-# first one arrived, whichever comes first.
-RESULT_BATCH = 512
-RESULT_DELAY = 0.004
-# An activity the app could not run for an infrastructure reason is tried again after this.
-RETRY_DELAY = 0.5
-
-
-class ThreadedActivities(Protocol):
-    """An app that can run an activity in its own thread pool and report back from there.
-
-    Optional beside ``FunctionAppProtocol``: an app without ``submit_activity`` (or one that
-    declines an activity by returning False) has it run through ``invoke_activity``.
-    """
-
-    def submit_activity(
-        self, name: str, input_json: str | None, done: Callable[[ActivityOutcome], None]
-    ) -> bool: ...
-
-
-# --------------------------------------------------------------------------------------
-# the task hub
-# --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -127,19 +98,14 @@ class TaskHub:
         }
         self._live: dict[str, Readiness] = {}
         self._ready: asyncio.Queue[str] = asyncio.Queue()
-        # Activities: work waits in ``_work`` until one of the app's activity slots is free.
-        # Outcomes from the app's threads queue up in ``_finished`` and reach the loop in
-        # batches (one wake-up for however many ended meanwhile), not one by one.
-        self._work: collections.deque[WorkItem] = collections.deque()
-        self._in_flight = 0
-        self._finished: collections.deque[tuple[WorkItem, ActivityOutcome]] = collections.deque()
-        self._wake_pending = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._on_loop: set[asyncio.Task[None]] = set()  # activities run by invoke_activity
-        self._activities_idle: asyncio.Future[None] | None = None
-        self._stopped = False
-        self._results: list[ActivityResult] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._activities = ActivityPool(
+            store,
+            app,
+            self.clock,
+            limit=options.max_concurrent_activities,
+            metrics=self.metrics,
+            on_result=self._note,
+        )
         self._timers: list[tuple[datetime, int, str]] = []
         self._timer_order = itertools.count()
         self._timer_wake = asyncio.Event()
@@ -162,14 +128,12 @@ class TaskHub:
         if self._started:
             return
         self._started = True
-        self._loop = asyncio.get_running_loop()
         self._threads = ThreadPoolExecutor(
             max_workers=max(1, self.options.max_concurrent_orchestrations),
             thread_name_prefix="orchestrator",
         )
         now = self.clock.now()
         recovered = self.store.work_items()
-        self._work.extend(recovered)
         pending = self.store.pending_instances(now)
         for instance_id in pending:
             self._live.setdefault(instance_id, Readiness()).other = True
@@ -188,7 +152,7 @@ class TaskHub:
         for _ in range(max(1, self.options.max_concurrent_orchestrations)):
             task = asyncio.create_task(self._episode_worker(), name="episode-worker")
             self._episode_workers[task] = False
-        self._start_activities()
+        self._activities.start(recovered)
         self._timer_task = asyncio.create_task(self._timer_loop(), name="timer-loop")
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -197,6 +161,7 @@ class TaskHub:
         if not self._started or self._stopping:
             return
         self._stopping = True
+        activities_idle = self._activities.stop_taking()
         if self._timer_task is not None:
             self._timer_task.cancel()
         workers = dict(self._episode_workers)
@@ -204,26 +169,20 @@ class TaskHub:
         for task, working in workers.items():
             if not working:
                 task.cancel()
-        if self._in_flight:
-            self._activities_idle = asyncio.get_running_loop().create_future()
-            busy.append(self._activities_idle)
+        if activities_idle is not None:
+            busy.append(activities_idle)
         if busy:
             _, late = await asyncio.wait(busy, timeout=grace)
             for task in late:
                 task.cancel()
-        for task in self._on_loop:
-            task.cancel()
+        running_activities = self._activities.cancel_running()
         await asyncio.gather(
             *workers,
-            *self._on_loop,
+            *running_activities,
             *[t for t in [self._timer_task] if t],
             return_exceptions=True,
         )
-        self._drain()
-        self._flush_results()
-        # Outcomes of activities still running are dropped from here on: their work items
-        # are still in the store and run again after the next start.
-        self._stopped = True
+        self._activities.close()
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
         for futures in self._watchers.values():
@@ -564,11 +523,10 @@ class TaskHub:
         else:
             live.set_quiet(frozenset(decision.quiet_ids))
             live.suspended = False
-            self._work.extend(
+            self._activities.add(
                 WorkItem(instance_id, execution_id, work.task_id, work.name, work.input)
                 for work in decision.activities
             )
-            self._start_activities()
             for timer in decision.timers:
                 self._add_timer(timer.fire_at, instance_id)
         if new_execution is not None:
@@ -656,125 +614,6 @@ class TaskHub:
                 now, task_id, reason, _failure_details(decision)
             )
         return [Outgoing(record.parent_instance_id, record.parent_execution_id, event)]
-
-    # ---- activities --------------------------------------------------------------------
-
-    def _start_activities(self) -> None:
-        """Hand waiting work to the app while it has free activity slots (on the loop)."""
-        if self._stopping or not self._started:
-            return
-        limit = max(1, self.options.max_concurrent_activities)
-        submit = getattr(self.app, "submit_activity", None)
-        work = self._work
-        while work and self._in_flight < limit:
-            item = work.popleft()
-            self._in_flight += 1
-            self.metrics["activities_started"] += 1
-            if submit is not None and submit(
-                item.name, item.input, functools.partial(self._ended_in_thread, item)
-            ):
-                continue
-            task = asyncio.create_task(self._run_on_loop(item), name="activity")
-            self._on_loop.add(task)
-            task.add_done_callback(self._on_loop.discard)
-
-    def _ended_in_thread(self, item: WorkItem, outcome: ActivityOutcome) -> None:
-        """An activity ended in one of the app's threads (called in that thread)."""
-        self._finished.append((item, outcome))
-        # Cleared by ``_drain`` before it empties the queue, so an outcome appended after
-        # that check is either drained now or wakes the loop again: none is left behind.
-        if not self._wake_pending and self._loop is not None:
-            self._wake_pending = True
-            with contextlib.suppress(RuntimeError):  # the loop is closed: dropped, runs again
-                self._loop.call_soon_threadsafe(self._drain)
-
-    def _drain(self) -> None:
-        """Record every outcome that came back from the app's threads (on the loop)."""
-        self._wake_pending = False
-        finished = self._finished
-        if not finished or self._stopped:
-            return
-        now = self.clock.now()
-        while finished:
-            item, outcome = finished.popleft()
-            self._activity_ended(item, outcome, now)
-        self._start_activities()
-
-    async def _run_on_loop(self, item: WorkItem) -> None:
-        try:
-            outcome = await self._invoke_activity(item)
-        except asyncio.CancelledError:
-            self._in_flight -= 1  # cut short by stop(): still in the store
-            self._check_idle()
-            raise
-        if not self._stopped:
-            self._activity_ended(item, outcome, self.clock.now())
-            self._start_activities()
-
-    def _activity_ended(self, item: WorkItem, outcome: ActivityOutcome, now: datetime) -> None:
-        self._in_flight -= 1
-        self._record_outcome(item, outcome, now)
-        self._check_idle()
-
-    def _check_idle(self) -> None:
-        idle = self._activities_idle
-        if self._in_flight == 0 and idle is not None and not idle.done():
-            idle.set_result(None)
-
-    async def _invoke_activity(self, item: WorkItem) -> ActivityOutcome:
-        try:
-            return await self.app.invoke_activity(item.name, item.input)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the app's own guard failed
-            return ActivityOutcome(
-                failed=True,
-                reason=f"Activity function '{item.name}' failed:  {type(error).__name__}: {error}",
-                details="".join(traceback.format_exception(error)),
-            )
-
-    def _record_outcome(self, item: WorkItem, outcome: ActivityOutcome, now: datetime) -> None:
-        if outcome.retryable:
-            if not self._stopping:
-                self.metrics["activities_requeued"] += 1
-                asyncio.get_running_loop().call_later(RETRY_DELAY, self._requeue, item)
-            return
-        if outcome.failed:
-            event = history.task_failed(now, item.task_id, outcome.reason, outcome.details)
-        else:
-            event = history.task_completed(now, item.task_id, outcome.result)
-        self._results.append(
-            ActivityResult(item.instance_id, item.execution_id, item.task_id, event)
-        )
-        if len(self._results) >= RESULT_BATCH:
-            self._flush_results()
-        elif self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(
-                RESULT_DELAY, self._flush_results
-            )
-
-    def _requeue(self, item: WorkItem) -> None:
-        if not self._stopping:
-            self._work.append(item)
-            self._start_activities()
-
-    def _flush_results(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        batch, self._results = self._results, []
-        if not batch:
-            return
-        try:
-            accepted = self.store.complete_activities(batch, self.clock.now())
-        except Exception:
-            # Their work items are still in the store: they run again after a restart.
-            log.exception("Could not record %d activity results", len(batch))
-            return
-        self.metrics["activities_completed"] += len(accepted)
-        self.metrics["results_dropped"] += len(batch) - len(accepted)
-        for result in accepted:
-            self._note(result.instance_id, result.event)
 
     # ---- timers ------------------------------------------------------------------------
 
