@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import json
 import logging
 import time
@@ -55,6 +53,7 @@ from devhost.store import (
     TimerWrite,
     WorkItem,
 )
+from devhost.timers import TimerWaiter
 
 __all__ = ["TaskHub"]
 
@@ -106,9 +105,7 @@ class TaskHub:
             metrics=self.metrics,
             on_result=self._note,
         )
-        self._timers: list[tuple[datetime, int, str]] = []
-        self._timer_order = itertools.count()
-        self._timer_wake = asyncio.Event()
+        self._timers = TimerWaiter(self.clock, self._timer_due)
         self._watchers: dict[str, set[asyncio.Future[None]]] = {}
         self._episode_workers: dict[asyncio.Task[None], bool] = {}
         self._timer_task: asyncio.Task[None] | None = None
@@ -139,7 +136,7 @@ class TaskHub:
             self._live.setdefault(instance_id, Readiness()).other = True
             self._schedule(instance_id)
         for fire_at, instance_id in self.store.future_timers(now):
-            heapq.heappush(self._timers, (fire_at, next(self._timer_order), instance_id))
+            self._timers.add(fire_at, instance_id)
         if recovered or pending or self._timers:
             log.info(
                 "Task hub %s recovered: %d activities to run again, %d instances with "
@@ -153,7 +150,7 @@ class TaskHub:
             task = asyncio.create_task(self._episode_worker(), name="episode-worker")
             self._episode_workers[task] = False
         self._activities.start(recovered)
-        self._timer_task = asyncio.create_task(self._timer_loop(), name="timer-loop")
+        self._timer_task = asyncio.create_task(self._timers.run(), name="timer-loop")
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking work; let running episodes and activities finish for up to ``grace``
@@ -306,6 +303,14 @@ class TaskHub:
         if live.wants_episode():
             live.queued = True
             self._ready.put_nowait(instance_id)
+
+    def _timer_due(self, instance_id: str) -> None:
+        """A durable timer of ``instance_id`` fell due: its TimerFired is now visible."""
+        live = self._live.get(instance_id)
+        if live is None:
+            live = self._live[instance_id] = Readiness()
+        live.other = True
+        self._schedule(instance_id)
 
     def _forget(self, instance_id: str) -> None:
         live = self._live.get(instance_id)
@@ -528,7 +533,7 @@ class TaskHub:
                 for work in decision.activities
             )
             for timer in decision.timers:
-                self._add_timer(timer.fire_at, instance_id)
+                self._timers.add(timer.fire_at, instance_id)
         if new_execution is not None:
             live.quiet = frozenset()
             live.note(new_execution.started_event)
@@ -614,35 +619,6 @@ class TaskHub:
                 now, task_id, reason, _failure_details(decision)
             )
         return [Outgoing(record.parent_instance_id, record.parent_execution_id, event)]
-
-    # ---- timers ------------------------------------------------------------------------
-
-    def _add_timer(self, fire_at: datetime, instance_id: str) -> None:
-        earliest = self._timers[0][0] if self._timers else None
-        heapq.heappush(self._timers, (fire_at, next(self._timer_order), instance_id))
-        if earliest is None or fire_at < earliest:
-            self._timer_wake.set()
-
-    async def _timer_loop(self) -> None:
-        while True:
-            now = self.clock.now()
-            while self._timers and self._timers[0][0] <= now:
-                _, _, instance_id = heapq.heappop(self._timers)
-                live = self._live.get(instance_id)
-                if live is None:
-                    live = self._live[instance_id] = Readiness()
-                live.other = True
-                self._schedule(instance_id)
-            self._timer_wake.clear()
-            waits: list[asyncio.Task] = [asyncio.create_task(self._timer_wake.wait())]
-            if self._timers:
-                delay = (self._timers[0][0] - now).total_seconds()
-                waits.append(asyncio.create_task(self.clock.sleep(delay)))
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in waits:
-                    task.cancel()
 
 
 # --------------------------------------------------------------------------------------
