@@ -1,4 +1,5 @@
-"""The task hub: runs orchestration episodes, the activity pool and durable timers over the store.
+"""The task hub: runs orchestration episodes over the store, with the activity pool
+(``activities``) and the durable timer waiter (``timers``).
 
 Everything that touches the store or the in-memory bookkeeping runs on the event loop thread,
 so a store write and the bookkeeping that follows it can never interleave with another one.
@@ -14,17 +15,15 @@ fan-out at a handful of replays instead of one per completion batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from devhost import history, replay
+from devhost import episode_writes, history, replay
 from devhost.activities import ActivityPool
 from devhost.batching import Batch, Readiness, plan_batch, starts
 from devhost.clock import Clock, RealClock
@@ -47,8 +46,6 @@ from devhost.store import (
     ChildStart,
     EpisodeWrite,
     InstanceRecord,
-    NewExecution,
-    Outgoing,
     Store,
     TimerWrite,
     WorkItem,
@@ -385,7 +382,7 @@ class TaskHub:
         if batch.kind == "hold":
             self.store.discard_messages([m.id for m in (*stale, *batch.drop)])
             return
-        now = _not_before(now, past)
+        now = episode_writes.not_before(now, past)
         self.metrics["episodes"] += 1
         if batch.kind == "suspend":
             self._commit_suspend(record, batch, consumed, now)
@@ -497,7 +494,9 @@ class TaskHub:
         custom_status = decision.custom_status if replayed.invoked else record.custom_status
         new_execution = None
         if status is RuntimeStatus.CONTINUED_AS_NEW:
-            new_execution = self._new_execution(record, decision.continue_as_new_input, now)
+            new_execution = episode_writes.new_execution(
+                record, decision.continue_as_new_input, now
+            )
             status = RuntimeStatus.RUNNING
         timers = [
             TimerWrite(t.fire_at, history.timer_fired(now, t.timer_id, t.fire_at))
@@ -515,7 +514,7 @@ class TaskHub:
             activities=decision.activities,
             timers=timers,
             children=[self._child(record, work, now) for work in decision.sub_orchestrations],
-            outgoing=self._parent_notice(record, decision, now),
+            outgoing=episode_writes.parent_notice(record, decision, now),
             new_execution=new_execution,
         )
         written = self.store.commit_episode(write)
@@ -551,118 +550,8 @@ class TaskHub:
             log.info("Orchestration %s (%s) %s", record.name, record.instance_id, status.value)
         self._changed(record.instance_id)
 
-    def _new_execution(
-        self, record: InstanceRecord, new_input: str | None, now: datetime
-    ) -> NewExecution:
-        execution_id = uuid.uuid4().hex
-        started = history.execution_started(
-            now,
-            instance_id=record.instance_id,
-            execution_id=execution_id,
-            name=record.name,
-            input=new_input,
-            parent=_parent_of(record),
-        )
-        return NewExecution(execution_id, new_input, started)
-
     def _child(
         self, record: InstanceRecord, work: SubOrchestrationWork, now: datetime
     ) -> ChildStart:
         name = self.app.resolve_name(work.name) or work.name
-        execution_id = uuid.uuid4().hex
-        parent = history.parent_instance(
-            name=record.name,
-            instance_id=record.instance_id,
-            execution_id=record.execution_id,
-            task_schedule_id=work.task_id,
-        )
-        started = history.execution_started(
-            now,
-            instance_id=work.instance_id,
-            execution_id=execution_id,
-            name=name,
-            input=work.input,
-            parent=parent,
-        )
-        conflict = history.sub_orchestration_failed(
-            now,
-            work.task_id,
-            f"An orchestration with instance id '{work.instance_id}' already exists and is not "
-            "in a terminal state.",
-            None,
-        )
-        return ChildStart(
-            instance_id=work.instance_id,
-            name=name,
-            execution_id=execution_id,
-            input=work.input,
-            started_event=started,
-            parent_task_id=work.task_id,
-            conflict_event=conflict,
-        )
-
-    @staticmethod
-    def _parent_notice(
-        record: InstanceRecord, decision: EpisodeDecision, now: datetime
-    ) -> list[Outgoing]:
-        """The parent's SubOrchestrationInstanceCompleted/Failed when a child finishes."""
-        if not decision.status.is_terminal or record.parent_instance_id is None:
-            return []
-        task_id = record.parent_task_id if record.parent_task_id is not None else -1
-        if decision.status is RuntimeStatus.COMPLETED:
-            event = history.sub_orchestration_completed(now, task_id, decision.output)
-        else:
-            reason = decision.output
-            if decision.status is RuntimeStatus.FAILED:
-                reason = _json_string(decision.output)
-            event = history.sub_orchestration_failed(
-                now, task_id, reason, _failure_details(decision)
-            )
-        return [Outgoing(record.parent_instance_id, record.parent_execution_id, event)]
-
-
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
-
-
-def _not_before(now: datetime, past: Sequence[dict]) -> datetime:
-    """Episode times never go backwards, even if the wall clock does."""
-    last = history.last_orchestrator_started_index(past)
-    if last < 0:
-        return now
-    previous = history.parse_timestamp(past[last]["Timestamp"])
-    return max(now, previous)
-
-
-def _parent_of(record: InstanceRecord) -> dict | None:
-    if record.parent_instance_id is None:
-        return None
-    return history.parent_instance(
-        name=record.parent_name or "",
-        instance_id=record.parent_instance_id,
-        execution_id=record.parent_execution_id or "",
-        task_schedule_id=record.parent_task_id if record.parent_task_id is not None else -1,
-    )
-
-
-def _json_string(text: str | None) -> str | None:
-    """The string a Failed output's JSON text holds (the failure message)."""
-    if text is None:
-        return None
-    with contextlib.suppress(ValueError):
-        value = json.loads(text)
-        if isinstance(value, str):
-            return value
-    return text
-
-
-def _failure_details(decision: EpisodeDecision) -> str | None:
-    for event in reversed(decision.new_events):
-        if event.get("EventType") == EventType.EXECUTION_COMPLETED:
-            details = event.get("FailureDetails")
-            if isinstance(details, str):
-                return details
-            if isinstance(details, dict):
-                return details.get("StackTrace") or details.get("ErrorMessage")
-    return None
+        return episode_writes.child_start(record, work, name, now)
