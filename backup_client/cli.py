@@ -208,7 +208,9 @@ def _phase_logger(out: _Out, quiet: bool) -> Callable[[Snapshot], None]:
             return
         seen.append(phase)
         p = snapshot.progress
-        detail = f" {p.files_total:,} files" if p.files_total is not None else ""
+        # While listing, the total is not known yet: a count of 0 would read as an empty tree.
+        known = p.files_total is not None and phase != "listing"
+        detail = f" {p.files_total:,} files" if known else ""
         out.note(f"{phase}{detail}")
 
     return update
