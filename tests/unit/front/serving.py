@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,13 @@ async def serving(app: FunctionApp, hub: FakeHub | None = None) -> AsyncIterator
         await close_sdk_session()  # the SDK's shared session belongs to this event loop
         await server.stop_accepting()
         await server.close()
+
+
+def run(app: FunctionApp, scenario: Callable[[Front], Awaitable[None]]) -> None:
+    """Serve ``app`` on free ports for the length of one scenario."""
+
+    async def main() -> None:
+        async with serving(app) as front:
+            await scenario(front)
+
+    asyncio.run(main())

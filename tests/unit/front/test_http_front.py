@@ -1,29 +1,11 @@
 """HTTP triggers through the real listener, and the SDK client reaching the RPC endpoint."""
 
-import asyncio
 import json
-
-import pytest
 
 from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
 from devhost.http import client_binding, routing_path
-from tests.unit.front.serving import WEBHOOK, Front, load, serving
-
-
-@pytest.fixture(scope="module")
-def app() -> FunctionApp:
-    loaded = load("features")
-    yield loaded
-    loaded.close()
-
-
-def run(app: FunctionApp, scenario) -> None:
-    async def main() -> None:
-        async with serving(app) as front:
-            await scenario(front)
-
-    asyncio.run(main())
+from tests.unit.front.serving import WEBHOOK, Front, run
 
 
 def test_client_binding_is_the_extensions_json() -> None:

@@ -9,7 +9,7 @@ import pytest
 from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
 from devhost.management import query_datetime
-from tests.unit.front.serving import WEBHOOK, Front, load, serving
+from tests.unit.front.serving import WEBHOOK, Front, run
 
 CHECK_STATUS_KEYS = [
     "id",
@@ -22,21 +22,6 @@ CHECK_STATUS_KEYS = [
     "resumePostUri",
 ]
 HTTP_ERROR_KEYS = ["Message", "ExceptionMessage", "ExceptionType", "StackTrace"]
-
-
-@pytest.fixture(scope="module")
-def app() -> FunctionApp:
-    loaded = load("features")
-    yield loaded
-    loaded.close()
-
-
-def run(app: FunctionApp, scenario) -> None:
-    async def main() -> None:
-        async with serving(app) as front:
-            await scenario(front)
-
-    asyncio.run(main())
 
 
 async def started(front: Front, instance_id: str, name: str = "EchoInput", body=None) -> None:
