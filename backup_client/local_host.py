@@ -8,7 +8,6 @@ resumes the next time a host runs on the app.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -16,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from backup_client import urls
 from backup_client.config import ALLOWED_ROOTS_SETTING, extend_roots, read_local_settings
 from backup_client.errors import LocalHostError
 from devhost import azurite
+from devhost import ready as ready_module
 
 log = logging.getLogger(__name__)
 
@@ -174,28 +173,10 @@ def _connect_host(url: str) -> str:
 def _wait_ready(host: LocalHost, ready_file: Path, timeout: float) -> dict:
     """The ready file's content once the host wrote it; raises with the log tail otherwise."""
     assert host.process is not None
-    deadline = time.monotonic() + timeout
-    while True:
-        if ready_file.exists():
-            try:
-                ready = json.loads(ready_file.read_text())
-            except ValueError:
-                ready = None  # being written
-            if isinstance(ready, dict) and ready.get("pid") in (None, host.process.pid):
-                return ready
-        code = host.process.poll()
-        if code is not None:
-            raise LocalHostError(
-                f"the local host exited with code {code} before it was ready "
-                f"(log: {host.log_path}); its last words:\n{host.log_tail()}"
-            )
-        if time.monotonic() >= deadline:
-            tail = host.log_tail()
-            raise LocalHostError(
-                f"the local host was not ready within {timeout:.0f} s (log: {host.log_path}); "
-                f"its last words:\n{tail}"
-            )
-        time.sleep(0.05)
+    try:
+        return ready_module.wait_ready(host.process, ready_file, timeout, host.log_tail)
+    except ready_module.HostNotReady as error:
+        raise LocalHostError(f"local host (log: {host.log_path}): {error}") from None
 
 
 def state_dir(app_dir: Path, environ: Mapping[str, str]) -> Path:

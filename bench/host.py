@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import BenchError
 from bench.storage import PROJECT_DIR
+from devhost import ready as ready_module
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +37,14 @@ class Host:
 
 
 def _wait_ready(process: subprocess.Popen, ready_file: Path, log_path: Path, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready_file.exists():
-            try:
-                ready = json.loads(ready_file.read_text())
-            except ValueError:
-                ready = None  # being written
-            if ready and ready.get("pid") == process.pid and ready.get("url"):
-                return str(ready["url"]).rstrip("/")
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else "(no log)"
-    state = f"exited with code {process.returncode}" if process.poll() is not None else "running"
-    raise BenchError(f"the host was not ready within {timeout:.0f} s ({state}); log tail:\n{tail}")
+    def tail() -> str:
+        return log_path.read_text(errors="replace")[-3000:] if log_path.exists() else "(no log)"
+
+    try:
+        ready = ready_module.wait_ready(process, ready_file, timeout, tail)
+    except ready_module.HostNotReady as error:
+        raise BenchError(str(error)) from None
+    return str(ready["url"]).rstrip("/")
 
 
 def _stop(process: subprocess.Popen, timeout: float = 30.0) -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devhost.ready import HostNotReady, wait_ready
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
@@ -156,27 +158,13 @@ class HostProcess:
 
     def _wait_ready(self) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.ready_file.exists():
-                try:
-                    ready = json.loads(self.ready_file.read_text())
-                except ValueError:
-                    ready = None  # written but not complete yet
-                if ready and ready.get("pid") == self.process.pid:
-                    self.url = ready["url"].rstrip("/")
-                    self.rpc_url = ready.get("rpcUrl") or ""
-                    return
-            if self.process.poll() is not None:
-                raise HostProcessError(
-                    f"host exited with code {self.process.returncode} before it was ready; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.05)
-        self.kill()
-        raise HostProcessError(
-            f"host not ready within {self.start_timeout:.0f} s; log tail:\n{self.log_tail()}"
-        )
+        try:
+            ready = wait_ready(self.process, self.ready_file, self.start_timeout, self.log_tail)
+        except HostNotReady as error:
+            self.kill()
+            raise HostProcessError(str(error)) from None
+        self.url = ready["url"].rstrip("/")
+        self.rpc_url = ready.get("rpcUrl") or ""
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
