@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -69,13 +68,8 @@ class LocalHost:
             return None
         if self.process.poll() is None:
             log.info("stopping the local host (pid %d)", self.process.pid)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("the local host did not stop within %.0f s; killing it", timeout)
-                self.process.kill()
-                self.process.wait(timeout)
+            if not ready_module.terminate(self.process, timeout):
+                log.warning("the local host did not stop within %.0f s; killed it", timeout)
         code = self.process.returncode
         if code == 0 and not keep_log and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)

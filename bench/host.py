@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -48,15 +47,8 @@ def _wait_ready(process: subprocess.Popen, ready_file: Path, log_path: Path, tim
 
 
 def _stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        log.warning("host pid %d ignored SIGTERM for %.0f s; killing it", process.pid, timeout)
-        process.kill()
-        process.wait(timeout)
+    if not ready_module.terminate(process, timeout):
+        log.warning("host pid %d ignored SIGTERM for %.0f s; killed it", process.pid, timeout)
 
 
 @contextlib.contextmanager

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devhost.ready import terminate
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +92,7 @@ class Azurite:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        terminate(self.process, timeout)
 
     def __enter__(self) -> Azurite:
         return self

@@ -1,4 +1,4 @@
-"""Wait for a host started as a child process to serve: the reading side of its ready file.
+"""A host (or emulator) run as a child process: wait until it serves, stop it cleanly.
 
 The host writes ``{"url", "rpcUrl", "pid"}`` atomically once it serves (``--ready-file``,
 ``runner.write_ready_file``). The client's ``--local``, the benchmark and the tests start the
@@ -8,6 +8,7 @@ host as a subprocess and wait here; each turns ``HostNotReady`` into its own err
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -55,3 +56,20 @@ def wait_ready(
                 f"the host was not ready within {timeout:.0f} s; log tail:\n{log_tail()}"
             )
         time.sleep(poll_interval)
+
+
+def terminate(process: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM and wait; SIGKILL after ``timeout``. True when it exited on SIGTERM (or before).
+
+    SIGTERM first, so the host closes its task hub and Azurite flushes its data.
+    """
+    if process.poll() is not None:
+        return True
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+        return False

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.ready import HostNotReady, wait_ready
+from devhost.ready import HostNotReady, terminate, wait_ready
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
@@ -188,17 +188,10 @@ class HostProcess:
         """SIGTERM and wait for a clean exit; returns the exit code (SIGKILL after timeout)."""
         if self.process is None:
             return 0
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
-                raise HostProcessError(
-                    f"host did not stop within {timeout:.0f} s of SIGTERM; log tail:\n"
-                    f"{self.log_tail()}"
-                ) from None
+        if not terminate(self.process, timeout):
+            raise HostProcessError(
+                f"host did not stop within {timeout:.0f} s of SIGTERM; log tail:\n{self.log_tail()}"
+            )
         return self.process.returncode
 
     def restart(self, kill: bool = False) -> HostProcess:
