@@ -1,0 +1,64 @@
+"""Where the app keeps what is not a backed-up file: ownership, snapshots, file-list pages.
+
+Backed-up files are blobs named ``<prefix>/<relative path>`` in the backup container, and a
+relative path can be any name at all, so nothing of ours may live beside them. Everything
+else goes into a container of its own (``BACKUP_META_CONTAINER``, default
+``backup-meta``), under one folder per destination (container + prefix):
+
+    <container>/<quoted prefix>/owner.json                 the root that owns the destination
+    <container>/<quoted prefix>/snapshots/<key>.json       one manifest per run, newest first
+    <container>/<quoted prefix>/runs/<run id>/<page>       pages written during one run
+
+The prefix is percent-quoted into one path segment (``www/site`` -> ``www%2Fsite``), and
+the empty prefix is ``=``, which quoting never produces, so two destinations never share a
+folder. Snapshot keys start with the inverted end time, so a plain (ascending) blob listing
+returns the newest snapshot first.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+DEFAULT_META_CONTAINER = "backup-meta"
+EMPTY_PREFIX = "="
+# Milliseconds since the epoch stay below this until the year 2286.
+_INVERT_FROM = 10**13 - 1
+
+
+def destination_folder(container: str, prefix: str) -> str:
+    """The folder (ending in '/') of one destination in the meta container."""
+    return f"{container}/{quote(prefix, safe='') or EMPTY_PREFIX}/"
+
+
+def parse_destination_folder(folder: str) -> tuple[str, str]:
+    """``destination_folder`` backwards: (container, prefix)."""
+    container, _, quoted = folder.strip("/").partition("/")
+    return container, "" if quoted == EMPTY_PREFIX else unquote(quoted)
+
+
+def owner_blob(container: str, prefix: str) -> str:
+    return destination_folder(container, prefix) + "owner.json"
+
+
+def snapshots_folder(container: str, prefix: str) -> str:
+    return destination_folder(container, prefix) + "snapshots/"
+
+
+def snapshot_key(ended_ms: int, run_id: str) -> str:
+    """Sorts newest first: the inverted end time, zero-padded, then the run id."""
+    if not 0 <= ended_ms <= _INVERT_FROM:
+        raise ValueError(f"end time {ended_ms} ms is out of range")
+    return f"{_INVERT_FROM - ended_ms:013d}-{run_id}"
+
+
+def ended_ms_of(key: str) -> int:
+    """The end time (ms since the epoch) a snapshot key encodes."""
+    return _INVERT_FROM - int(key.split("-", 1)[0])
+
+
+def snapshot_blob(container: str, prefix: str, ended_ms: int, run_id: str) -> str:
+    return snapshots_folder(container, prefix) + snapshot_key(ended_ms, run_id) + ".json"
+
+
+def run_folder(container: str, prefix: str, run_id: str) -> str:
+    return destination_folder(container, prefix) + f"runs/{run_id}/"
