@@ -60,5 +60,27 @@ def snapshot_blob(container: str, prefix: str, ended_ms: int, run_id: str) -> st
     return snapshots_folder(container, prefix) + snapshot_key(ended_ms, run_id) + ".json"
 
 
+def run_id_of(key: str) -> str:
+    """The run id a snapshot key encodes."""
+    return key.split("-", 1)[1]
+
+
+def key_of_blob(name: str) -> str:
+    """The snapshot key of a header blob's name (``.../snapshots/<key>.json``)."""
+    return name.rsplit("/", 1)[-1].removesuffix(".json")
+
+
 def run_folder(container: str, prefix: str, run_id: str) -> str:
     return destination_folder(container, prefix) + f"runs/{run_id}/"
+
+
+# Pages a run writes: the files to copy (one page per partition), the unchanged files with
+# their MD5 (from the blob listing), and what each partition stored. A snapshot's entries are
+# the UNCHANGED and STORED pages.
+COPY_PAGE = "copy"
+UNCHANGED_PAGE = "unchanged"
+STORED_PAGE = "stored"
+
+
+def run_page(container: str, prefix: str, run_id: str, kind: str, index: int) -> str:
+    return run_folder(container, prefix, run_id) + f"{kind}-{index:05d}.jsonl.gz"

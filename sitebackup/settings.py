@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sitebackup.errors import ConfigError
+from sitebackup.layout import DEFAULT_META_CONTAINER
 from sitebackup.naming import container_name_problem
 
 ALLOWED_ROOTS = "BACKUP_ALLOWED_ROOTS"
@@ -23,6 +24,7 @@ COMPARE = "BACKUP_COMPARE"
 BLOCK_SIZE_MB = "BACKUP_BLOCK_SIZE_MB"
 UPLOAD_CONCURRENCY = "BACKUP_UPLOAD_CONCURRENCY"
 HTTP_POOL_SIZE = "BACKUP_HTTP_POOL_SIZE"
+META_CONTAINER = "BACKUP_META_CONTAINER"
 
 DEFAULT_CONTAINER = "backups"
 DEFAULT_PARTITION_SIZE = 500
@@ -52,6 +54,7 @@ class Settings:
     block_size_mb: int = DEFAULT_BLOCK_SIZE_MB
     upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
     http_pool_size: int = DEFAULT_HTTP_POOL_SIZE
+    meta_container: str = DEFAULT_META_CONTAINER
 
 
 def split_roots(value: str) -> list[str]:
@@ -98,6 +101,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     problem = container_name_problem(container)
     if problem:
         raise ConfigError(f"app setting {CONTAINER}={container!r} is not valid: {problem}")
+    meta = (env.get(META_CONTAINER) or "").strip() or DEFAULT_META_CONTAINER
+    problem = container_name_problem(meta)
+    if problem:
+        raise ConfigError(f"app setting {META_CONTAINER}={meta!r} is not valid: {problem}")
     compare = (env.get(COMPARE) or "").strip().lower() or DEFAULT_COMPARE
     if compare not in COMPARE_MODES:
         raise ConfigError(
@@ -118,4 +125,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         block_size_mb=_int(env, BLOCK_SIZE_MB, DEFAULT_BLOCK_SIZE_MB, 1, 4000),
         upload_concurrency=_int(env, UPLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY, 1, 32),
         http_pool_size=_int(env, HTTP_POOL_SIZE, DEFAULT_HTTP_POOL_SIZE, 1, 1000),
+        meta_container=meta,
     )
