@@ -8,7 +8,7 @@ Value conventions (they follow the host <-> SDK protocol):
 - "JSON text" means a ``str`` holding JSON, exactly as it is stored in history events
   (``ExecutionStarted.Input``, ``TaskCompleted.Result``...). ``None`` means "no value".
 - History events are ``dict``s in the extension's wire shape (PascalCase keys, integer
-  ``EventType``, ``Timestamp`` as ISO-8601 UTC with ``Z``); ``devhost.history`` builds them.
+  ``EventType``, ``Timestamp`` as ISO-8601 UTC with ``Z``); ``devhost.core.history`` builds them.
 - Times are timezone-aware ``datetime`` objects in UTC.
 """
 

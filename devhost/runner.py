@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devhost import azurite
-from devhost.app import FunctionApp, load_app
 from devhost.config import HostConfig, apply_settings, read_host_json, read_local_settings
 from devhost.contracts import HostError
-from devhost.dispatcher import TaskHub
-from devhost.http import HostServer, describe_functions
-from devhost.store import Store
+from devhost.front.http import HostServer, describe_functions
+from devhost.functions.app import FunctionApp, load_app
+from devhost.hub.dispatcher import TaskHub
+from devhost.hub.store import Store
 
 log = logging.getLogger("devhost")
 

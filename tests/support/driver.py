@@ -28,15 +28,15 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from devhost import history as h
 from devhost.contracts import (
     ActivityWork,
     EpisodeDecision,
     OrchestratorOutcome,
     RuntimeStatus,
 )
-from devhost.outcome import outcome_from_exception, outcome_from_result
-from devhost.replay import decide
+from devhost.core import history as h
+from devhost.core.outcome import outcome_from_exception, outcome_from_result
+from devhost.core.replay import decide
 
 __all__ = [
     "DEFAULT_START",

@@ -21,7 +21,6 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from devhost.clock import Clock
 from devhost.contracts import (
     ActivityOutcome,
     HostOptions,
@@ -29,8 +28,9 @@ from devhost.contracts import (
     OrchestratorOutcome,
     RuntimeStatus,
 )
-from devhost.dispatcher import TaskHub
-from devhost.store import Store
+from devhost.hub.clock import Clock
+from devhost.hub.dispatcher import TaskHub
+from devhost.hub.store import Store
 
 MARKER = "\n\n$OutOfProcData$:"
 

@@ -11,8 +11,6 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
-from devhost import replay
-from devhost.clock import ManualClock
 from devhost.contracts import (
     ActivityOutcome,
     InstanceExists,
@@ -21,7 +19,9 @@ from devhost.contracts import (
     InvalidOperation,
     RuntimeStatus,
 )
-from devhost.history import EventType
+from devhost.core import replay
+from devhost.core.history import EventType
+from devhost.hub.clock import ManualClock
 from tests.integration.host.support import (
     StandInApp,
     event_types,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devhost.app import load_app
 from devhost.config import read_host_json
 from devhost.contracts import RuntimeStatus
-from devhost.dispatcher import TaskHub
-from devhost.store import Store
+from devhost.functions.app import load_app
+from devhost.hub.dispatcher import TaskHub
+from devhost.hub.store import Store
 from tests.integration.host.support import run, wait_finished
 
 APPS = Path(__file__).resolve().parents[2] / "apps"

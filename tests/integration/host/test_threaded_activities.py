@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from devhost.app import FunctionApp, load_app
 from devhost.config import read_host_json
 from devhost.contracts import RuntimeStatus
-from devhost.dispatcher import TaskHub
-from devhost.store import Store
+from devhost.functions.app import FunctionApp, load_app
+from devhost.hub.dispatcher import TaskHub
+from devhost.hub.store import Store
 from tests.integration.host.support import run, wait_finished
 
 SLOTS = 3

@@ -1,6 +1,6 @@
 """A small harness that drives an orchestrator ``main`` with hand-built histories.
 
-Histories are built with ``devhost.history`` (the extension's wire shape); each call of
+Histories are built with ``devhost.core.history`` (the extension's wire shape); each call of
 ``run`` hands the whole history to the real SDK through the function's ``main`` and returns
 the parsed OrchestratorState. The test decides which events come next, so ids and timings
 are exactly what the test says.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devhost import history as h
+from devhost.core import history as h
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"

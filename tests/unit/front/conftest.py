@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.app import FunctionApp
+from devhost.functions.app import FunctionApp
 from tests.unit.front.serving import load
 
 

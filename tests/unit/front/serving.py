@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from devhost.app import FunctionApp, load_app
 from devhost.config import read_host_json
-from devhost.http import HostServer
+from devhost.front.http import HostServer
+from devhost.functions.app import FunctionApp, load_app
 from devhost.runner import close_sdk_session
 from tests.unit.front.fake_hub import FakeHub
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from devhost import history as h
-from devhost.app import FunctionApp, load_app
-from devhost.bindings import FunctionKind
 from devhost.config import read_host_json
-from devhost.worker import HttpInvocation
+from devhost.core import history as h
+from devhost.functions.app import FunctionApp, load_app
+from devhost.functions.bindings import FunctionKind
+from devhost.functions.worker import HttpInvocation
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from devhost.app import ActivityThreads, FunctionApp, load_app
 from devhost.config import read_host_json
 from devhost.contracts import ActivityOutcome
-from devhost.worker import InvocationIds
+from devhost.functions.app import ActivityThreads, FunctionApp, load_app
+from devhost.functions.worker import InvocationIds
 
 FEATURES = Path(__file__).resolve().parents[2] / "apps" / "features"
 

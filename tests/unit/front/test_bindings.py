@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.bindings import (
+from devhost.functions.bindings import (
     FunctionJsonError,
     FunctionKind,
     parse_function_json,

@@ -2,9 +2,9 @@
 
 import json
 
-from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
-from devhost.http import client_binding, routing_path
+from devhost.front.http import client_binding, routing_path
+from devhost.functions.app import FunctionApp
 from tests.unit.front.serving import WEBHOOK, Front, run
 
 

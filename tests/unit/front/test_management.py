@@ -6,9 +6,9 @@ import urllib.parse
 
 import pytest
 
-from devhost.app import FunctionApp
 from devhost.contracts import RuntimeStatus
-from devhost.management import query_datetime
+from devhost.front.management import query_datetime
+from devhost.functions.app import FunctionApp
 from tests.unit.front.serving import WEBHOOK, Front, run
 
 CHECK_STATUS_KEYS = [

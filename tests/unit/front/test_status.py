@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from devhost import history as h
 from devhost.contracts import InstanceInfo, RuntimeStatus
-from devhost.status import format_time, history_events, parse_json_or_raw, status_payload
+from devhost.core import history as h
+from devhost.front.status import format_time, history_events, parse_json_or_raw, status_payload
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 

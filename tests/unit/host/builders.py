@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devhost import history as h
 from devhost.contracts import EpisodeDecision, OrchestratorOutcome
-from devhost.replay import decide
+from devhost.core import history as h
+from devhost.core.replay import decide
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 ACTIVITIES = frozenset({"A", "B", "C", "D"})

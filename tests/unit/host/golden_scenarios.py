@@ -17,7 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from devhost import history as h
+from devhost.core import history as h
 from tests.support.driver import Driver, Instance
 
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden"

@@ -15,9 +15,9 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
-from devhost import history as h
 from devhost.contracts import RuntimeStatus
-from devhost.replay import decide
+from devhost.core import history as h
+from devhost.core.replay import decide
 from tests.support.driver import invoke_orchestrator
 from tests.unit.host.golden_scenarios import GOLDEN_DIR, ORCHESTRATORS, SCENARIOS
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import azure.durable_functions as df
 import pytest
 
-from devhost import history as h
+from devhost.core import history as h
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ import json
 
 import azure.durable_functions as df
 
-from devhost import history as h
-from devhost.outcome import outcome_from_exception, outcome_from_result
+from devhost.core import history as h
+from devhost.core.outcome import outcome_from_exception, outcome_from_result
 from tests.unit.host.builders import T0
 
 

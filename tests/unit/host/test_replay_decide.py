@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from devhost import history as h
 from devhost.contracts import OrchestratorOutcome, RuntimeStatus
-from devhost.replay import ReplayError
+from devhost.core import history as h
+from devhost.core.replay import ReplayError
 from tests.unit.host.builders import (
     T0,
     History,

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from devhost import history as h
 from devhost.contracts import OrchestratorOutcome, RuntimeStatus
-from devhost.replay import decide
+from devhost.core import history as h
+from devhost.core.replay import decide
 from tests.support.driver import Driver
 from tests.unit.host.builders import T0, activity, state, when_all
 

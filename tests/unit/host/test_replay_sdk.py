@@ -8,8 +8,8 @@ from datetime import timedelta
 import azure.durable_functions as df
 import pytest
 
-from devhost import history as h
 from devhost.contracts import RuntimeStatus
+from devhost.core import history as h
 from tests.support.driver import DEFAULT_START, Driver
 
 ET = h.EventType

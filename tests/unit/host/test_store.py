@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost import history
 from devhost.contracts import ActivityWork, InstanceExists, InstanceQuery, RuntimeStatus
-from devhost.store import (
+from devhost.core import history
+from devhost.hub.store import (
     ActivityResult,
     ChildStart,
     EpisodeWrite,
@@ -105,7 +105,7 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
     try:
         code = (
             "import sys\n"
-            "from devhost.store import Store, HubLocked\n"
+            "from devhost.hub.store import Store, HubLocked\n"
             "try:\n"
             f"    Store.open({str(tmp_path)!r}, 'Shared')\n"
             "except HubLocked as exc:\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from devhost import history
-from devhost.batching import Readiness, plan_batch
-from devhost.store import Message
+from devhost.core import history
+from devhost.core.batching import Readiness, plan_batch
+from devhost.hub.store import Message
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from devhost.history import EventType
-from devhost.store import Message
+from devhost.core.history import EventType
+from devhost.hub.store import Message
 
 __all__ = ["Batch", "Readiness", "plan_batch", "starts"]
 

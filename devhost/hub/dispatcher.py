@@ -23,10 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from devhost import episode_writes, history, replay
-from devhost.activities import ActivityPool
-from devhost.batching import Batch, Readiness, plan_batch, starts
-from devhost.clock import Clock, RealClock
 from devhost.contracts import (
     EpisodeDecision,
     FunctionAppProtocol,
@@ -41,8 +37,13 @@ from devhost.contracts import (
     RuntimeStatus,
     SubOrchestrationWork,
 )
-from devhost.history import EventType
-from devhost.store import (
+from devhost.core import history, replay
+from devhost.core.batching import Batch, Readiness, plan_batch, starts
+from devhost.core.history import EventType
+from devhost.hub import episode_writes
+from devhost.hub.activities import ActivityPool
+from devhost.hub.clock import Clock, RealClock
+from devhost.hub.store import (
     ChildStart,
     EpisodeWrite,
     InstanceRecord,
@@ -50,7 +51,7 @@ from devhost.store import (
     TimerWrite,
     WorkItem,
 )
-from devhost.timers import TimerWaiter
+from devhost.hub.timers import TimerWaiter
 
 __all__ = ["TaskHub"]
 

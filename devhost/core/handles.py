@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from devhost.actions import RetryPolicy
-from devhost.history import EventType
+from devhost.core.actions import RetryPolicy
+from devhost.core.history import EventType
 
 if TYPE_CHECKING:
-    from devhost.walk import Walk
+    from devhost.core.walk import Walk
 
 __all__ = [
     "ACTIVITY",

@@ -34,9 +34,9 @@ from devhost.contracts import (
     RuntimeStatus,
     TaskHubProtocol,
 )
-from devhost.status import history_events, parse_json_or_raw, status_payload
+from devhost.front.status import history_events, parse_json_or_raw, status_payload
 
-log = logging.getLogger("devhost.management")
+log = logging.getLogger("devhost.front.management")
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable
 from datetime import datetime
 
-from devhost.clock import Clock
+from devhost.hub.clock import Clock
 
 __all__ = ["TimerWaiter"]
 

@@ -36,17 +36,17 @@ from azure.functions.http import HttpResponseConverter
 from azure.functions.meta import Datum
 
 from devhost import logs
-from devhost.bindings import (
+from devhost.config import HostConfig
+from devhost.contracts import ActivityOutcome, HostError, OrchestratorOutcome
+from devhost.front.routes import RouteError, RouteTemplate, parse_route
+from devhost.functions.bindings import (
     RETURN,
     FunctionJsonError,
     FunctionKind,
     FunctionSpec,
     read_function_json,
 )
-from devhost.config import HostConfig
-from devhost.contracts import ActivityOutcome, HostError, OrchestratorOutcome
-from devhost.routes import RouteError, RouteTemplate, parse_route
-from devhost.worker import (
+from devhost.functions.worker import (
     OUT_OF_PROC_MARKER,
     HttpInvocation,
     HttpResult,
@@ -61,7 +61,7 @@ from devhost.worker import (
     state_from,
 )
 
-log = logging.getLogger("devhost.app")
+log = logging.getLogger("devhost.functions.app")
 
 CONTEXT_PARAMETER = "context"
 NOT_SUPPORTED = "not supported by this host"

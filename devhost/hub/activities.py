@@ -19,10 +19,10 @@ import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from devhost import history
-from devhost.clock import Clock
 from devhost.contracts import ActivityOutcome, FunctionAppProtocol
-from devhost.store import ActivityResult, Store, WorkItem
+from devhost.core import history
+from devhost.hub.clock import Clock
+from devhost.hub.store import ActivityResult, Store, WorkItem
 
 __all__ = ["RESULT_BATCH", "RESULT_DELAY", "RETRY_DELAY", "ActivityPool"]
 

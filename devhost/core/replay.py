@@ -26,8 +26,6 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from devhost import history as h
-from devhost.actions import ActionError, action_input, action_list, compact_json
 from devhost.contracts import (
     ActivityWork,
     EpisodeDecision,
@@ -37,8 +35,10 @@ from devhost.contracts import (
     SubOrchestrationWork,
     TimerWork,
 )
-from devhost.handles import ACTIVITY, TIMER
-from devhost.walk import Ended, Walk, play, quiet_ids
+from devhost.core import history as h
+from devhost.core.actions import ActionError, action_input, action_list, compact_json
+from devhost.core.handles import ACTIVITY, TIMER
+from devhost.core.walk import Ended, Walk, play, quiet_ids
 
 __all__ = ["ReplayError", "decide", "failure_message"]
 

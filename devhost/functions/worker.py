@@ -23,8 +23,8 @@ from azure.functions import _abc as functions_abc
 from azure.functions.http import HttpRequestConverter
 from azure.functions.meta import Datum
 
-from devhost.bindings import FunctionSpec
 from devhost.contracts import ActivityOutcome
+from devhost.functions.bindings import FunctionSpec
 
 # The SDK appends the orchestrator state to the exception message after this marker (§2.6).
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"

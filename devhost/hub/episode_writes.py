@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from devhost import history
 from devhost.contracts import EpisodeDecision, RuntimeStatus, SubOrchestrationWork
-from devhost.history import EventType
-from devhost.store import ChildStart, InstanceRecord, NewExecution, Outgoing
+from devhost.core import history
+from devhost.core.history import EventType
+from devhost.hub.store import ChildStart, InstanceRecord, NewExecution, Outgoing
 
 __all__ = ["child_start", "new_execution", "not_before", "parent_notice"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devhost.handles import ACTIVITY, SUB_ORCHESTRATION, TIMER
+from devhost.core.handles import ACTIVITY, SUB_ORCHESTRATION, TIMER
 
 __all__ = ["non_determinism_message"]
 

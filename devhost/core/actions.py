@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.contracts import HostError
-from devhost.history import parse_timestamp
+from devhost.core.history import parse_timestamp
 
 __all__ = [
     "ActionError",

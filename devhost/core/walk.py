@@ -17,9 +17,9 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from devhost.actions import ActionError, ActionType, action_input, fire_at, retry_policy
 from devhost.contracts import RuntimeStatus
-from devhost.handles import (
+from devhost.core.actions import ActionError, ActionType, action_input, fire_at, retry_policy
+from devhost.core.handles import (
     ACTIVITY,
     SUB_ORCHESTRATION,
     TIMER,
@@ -31,8 +31,8 @@ from devhost.handles import (
     WhenAll,
     WhenAny,
 )
-from devhost.history import EventType, parse_timestamp
-from devhost.nondeterminism import non_determinism_message
+from devhost.core.history import EventType, parse_timestamp
+from devhost.core.nondeterminism import non_determinism_message
 
 __all__ = ["Ended", "Walk", "play", "quiet_ids"]
 

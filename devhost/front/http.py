@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from multidict import MultiMapping
 
-from devhost.app import FunctionApp
-from devhost.bindings import FunctionKind
 from devhost.contracts import TaskHubProtocol
-from devhost.management import RPC_PATH, WEBHOOK_PATH, ManagementApi, dumps
-from devhost.routes import RouteEntry, RouteTable
-from devhost.worker import HttpInvocation
+from devhost.front.management import RPC_PATH, WEBHOOK_PATH, ManagementApi, dumps
+from devhost.front.routes import RouteEntry, RouteTable
+from devhost.functions.app import FunctionApp
+from devhost.functions.bindings import FunctionKind
+from devhost.functions.worker import HttpInvocation
 
-log = logging.getLogger("devhost.http")
+log = logging.getLogger("devhost.front.http")
 
 MAX_TRIGGER_BODY = 100 * 1024 * 1024  # the Functions host's default request size limit
 MAX_RPC_BODY = 1 << 40  # the extension's RPC listener has no limit
