@@ -8,16 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from devhost.core.history import EventType
-from devhost.hub.store import Message
 
-__all__ = ["Batch", "Readiness", "plan_batch", "starts"]
+__all__ = ["Batch", "Message", "Readiness", "plan_batch", "starts"]
 
 _SUCCESS = frozenset({EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED})
 _CONTROL = frozenset(
     {EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED, EventType.EXECUTION_TERMINATED}
 )
+
+
+@dataclass(frozen=True)
+class Message:
+    """One inbox row. ``execution_id`` None means "whatever execution is current"."""
+
+    id: int
+    instance_id: str
+    execution_id: str | None
+    visible_at: datetime
+    event: dict
 
 
 # --------------------------------------------------------------------------------------

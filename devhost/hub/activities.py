@@ -22,7 +22,8 @@ from datetime import datetime
 from devhost.contracts import ActivityOutcome, FunctionAppProtocol
 from devhost.core import history
 from devhost.hub.clock import Clock
-from devhost.hub.store import ActivityResult, Store, WorkItem
+from devhost.hub.records import ActivityResult, WorkItem
+from devhost.hub.store import Store
 
 __all__ = ["RESULT_BATCH", "RESULT_DELAY", "RETRY_DELAY", "ActivityPool"]
 

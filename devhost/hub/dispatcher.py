@@ -43,14 +43,8 @@ from devhost.core.history import EventType
 from devhost.hub import episode_writes
 from devhost.hub.activities import ActivityPool
 from devhost.hub.clock import Clock, RealClock
-from devhost.hub.store import (
-    ChildStart,
-    EpisodeWrite,
-    InstanceRecord,
-    Store,
-    TimerWrite,
-    WorkItem,
-)
+from devhost.hub.records import ChildStart, EpisodeWrite, InstanceRecord, TimerWrite, WorkItem
+from devhost.hub.store import Store
 from devhost.hub.timers import TimerWaiter
 
 __all__ = ["TaskHub"]

@@ -15,7 +15,7 @@ from datetime import datetime
 from devhost.contracts import EpisodeDecision, RuntimeStatus, SubOrchestrationWork
 from devhost.core import history
 from devhost.core.history import EventType
-from devhost.hub.store import ChildStart, InstanceRecord, NewExecution, Outgoing
+from devhost.hub.records import ChildStart, InstanceRecord, NewExecution, Outgoing
 
 __all__ = ["child_start", "new_execution", "not_before", "parent_notice"]
 

@@ -13,16 +13,15 @@ import pytest
 
 from devhost.contracts import ActivityWork, InstanceExists, InstanceQuery, RuntimeStatus
 from devhost.core import history
-from devhost.hub.store import (
+from devhost.hub.records import (
     ActivityResult,
     ChildStart,
     EpisodeWrite,
-    HubLocked,
     NewExecution,
     Outgoing,
-    Store,
     TimerWrite,
 )
+from devhost.hub.store import HubLocked, Store
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devhost.core import history
-from devhost.core.batching import Readiness, plan_batch
-from devhost.hub.store import Message
+from devhost.core.batching import Message, Readiness, plan_batch
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
