@@ -1,28 +1,22 @@
-"""Load a Python v1 function app and invoke its functions the way the Python worker does.
+"""The loaded function app: invoke its functions the way the Python worker does.
 
 Values cross the boundary through the ``azure-functions`` library's own converters
 (``OrchestrationTriggerConverter``, ``ActivityTriggerConverter``, ``HttpRequestConverter``,
 ``HttpResponseConverter``, ``DurableClientConverter``), so functions see exactly the objects
-they see under the real worker. Modules are imported with the app folder on ``sys.path`` and
-the function folder's name as the module name, so absolute imports of shared packages at the
-app root work.
+they see under the real worker. Loading the folder is ``loader``'s job; the activity threads
+are ``threads``'.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import importlib
 import inspect
 import logging
 import os
-import queue
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,15 +31,10 @@ from azure.functions.meta import Datum
 
 from devhost import logs
 from devhost.config import HostConfig
-from devhost.contracts import ActivityOutcome, HostError, OrchestratorOutcome
-from devhost.front.routes import RouteError, RouteTemplate, parse_route
-from devhost.functions.bindings import (
-    RETURN,
-    FunctionJsonError,
-    FunctionKind,
-    FunctionSpec,
-    read_function_json,
-)
+from devhost.contracts import ActivityOutcome, OrchestratorOutcome
+from devhost.functions.bindings import RETURN, FunctionKind
+from devhost.functions.loader import CONTEXT_PARAMETER, AppLoadError, LoadedFunction, load_functions
+from devhost.functions.threads import ActivityThreads
 from devhost.functions.worker import (
     OUT_OF_PROC_MARKER,
     HttpInvocation,
@@ -63,122 +52,11 @@ from devhost.functions.worker import (
 
 log = logging.getLogger("devhost.functions.app")
 
-CONTEXT_PARAMETER = "context"
-NOT_SUPPORTED = "not supported by this host"
+__all__ = ["ActivityThreads", "AppLoadError", "FunctionApp", "LoadedFunction", "load_app"]
+
 # An activity cut short by shutdown runs again after the restart instead of failing.
 _STOPPING = ActivityOutcome(failed=True, retryable=True, reason="host is stopping")
 _NULL_INPUT = Datum("null", "json")
-
-
-class AppLoadError(HostError):
-    """The app folder cannot be loaded at all."""
-
-
-# ---------------------------------------------------------------------------------------
-# The activity threads
-# ---------------------------------------------------------------------------------------
-
-
-class ActivityThreads(Executor):
-    """A fixed set of threads taking jobs from one queue.
-
-    ``run`` hands a job over without the ``Future`` (and its lock and condition) that
-    ``ThreadPoolExecutor.submit`` builds per job: with one activity per file, that is paid per
-    file. ``submit`` is there for ``run_in_executor``.
-    """
-
-    def __init__(self, size: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._closed = False
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
-            for n in range(max(1, size))
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def run(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` in a thread; what it returns or raises is not kept."""
-        if self._closed:
-            raise RuntimeError("cannot schedule new jobs after shutdown")
-        self._jobs.put((fn, args))
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        self.run(_settle, future, functools.partial(fn, *args, **kwargs))
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._closed = True
-        if cancel_futures:
-            # Jobs not started yet are dropped (their work items stay in the store).
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    self._jobs.get_nowait()
-        for _ in self._threads:
-            self._jobs.put(None)
-        if wait:
-            for thread in self._threads:
-                if thread is not threading.current_thread():
-                    thread.join()
-
-    def _work(self) -> None:
-        jobs = self._jobs
-        while True:
-            job = jobs.get()
-            if job is None:
-                return
-            fn, args = job
-            try:
-                fn(*args)
-            except BaseException:  # noqa: BLE001 - one job's failure must not end the thread
-                log.exception("An activity thread's job failed")
-
-
-def _settle(future: Future, call: Callable[[], Any]) -> None:
-    if not future.set_running_or_notify_cancel():
-        return
-    try:
-        future.set_result(call())
-    except BaseException as error:  # noqa: BLE001 - handed to whoever waits on the future
-        future.set_exception(error)
-
-
-# ---------------------------------------------------------------------------------------
-# Loaded functions
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadedFunction:
-    spec: FunctionSpec
-    main: Callable[..., Any] | None = None
-    error: str | None = None  # set when the function is in error (import failed...)
-    is_async: bool = False
-    parameters: frozenset[str] | None = None  # None: signature unknown, pass everything
-    route: RouteTemplate | None = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> FunctionKind:
-        return self.spec.kind
-
-    def wants(self, parameter: str) -> bool:
-        return self.parameters is None or parameter in self.parameters
-
-    @functools.cached_property
-    def wants_context(self) -> bool:
-        """Declares a ``context`` parameter that is not one of its bindings."""
-        return (
-            self.parameters is not None
-            and CONTEXT_PARAMETER in self.parameters
-            and all(b.name != CONTEXT_PARAMETER for b in self.spec.bindings)
-        )
 
 
 @dataclass
@@ -528,163 +406,16 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-# ---------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------
-
-
-def _function_folders(root: Path) -> list[Path]:
-    return sorted(
-        (p for p in root.iterdir() if p.is_dir() and (p / "function.json").is_file()),
-        key=lambda p: p.name.lower(),
-    )
-
-
-def _is_disabled(spec: FunctionSpec, environ: Mapping[str, str]) -> bool:
-    setting = environ.get(f"AzureWebJobs.{spec.name}.Disabled", "")
-    return spec.disabled or setting.strip().lower() in ("1", "true")
-
-
 def load_app(
     root: Path, config: HostConfig, environ: Mapping[str, str] | None = None
 ) -> FunctionApp:
-    """Read every ``*/function.json`` and import the functions.
-
-    A broken function is reported (``broken`` or ``LoadedFunction.error``) and the others
-    still load, as the real host keeps serving the functions that are fine.
-    """
-    env = os.environ if environ is None else environ
-    root = root.resolve()
-    if not root.is_dir():
-        raise AppLoadError(f"app folder {root} does not exist")
-    root_text = str(root)
-    if root_text not in sys.path:
-        sys.path.insert(0, root_text)
-    importlib.invalidate_caches()
-
-    app = FunctionApp(root=root, config=config)
-    wanted = {n.lower() for n in config.functions} if config.functions is not None else None
-    for folder in _function_folders(root):
-        if wanted is not None and folder.name.lower() not in wanted:
-            continue
-        try:
-            spec = read_function_json(folder)
-        except FunctionJsonError as error:
-            app.broken[folder.name] = str(error)
-            log.error("%s", error)
-            continue
-        if _is_disabled(spec, env):
-            app.disabled.append(spec.name)
-            log.info("Function '%s' is disabled", spec.name)
-            continue
-        if spec.kind is FunctionKind.UNSUPPORTED:
-            reason = f"the {spec.trigger.type} trigger is {NOT_SUPPORTED}"
-            app.skipped[spec.name] = reason
-            log.warning("Function '%s' skipped: %s", spec.name, reason)
-            continue
-        app.functions[spec.name] = _load_function(spec, root)
-    app.reindex()
-    return app
-
-
-def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
-    function = LoadedFunction(spec)
-    unsupported = spec.unsupported_bindings()
-    if unsupported:
-        b = unsupported[0]
-        function.error = f"the {b.type} binding '{b.name}' ({b.direction}) is {NOT_SUPPORTED}"
-    elif spec.kind is FunctionKind.HTTP:
-        try:
-            function.route = parse_route(spec.route)
-        except RouteError as error:
-            function.error = str(error)
-    if function.error is None:
-        try:
-            function.main = _import_entry_point(spec, root)
-            function.is_async = inspect.iscoroutinefunction(function.main)
-            function.parameters = _check_signature(spec, function.main)
-        except Exception as error:  # reported; the other functions still load
-            function.main = None
-            function.error = f"{type(error).__name__}: {error}"
-            log.debug("Function '%s' import traceback:\n%s", spec.name, stack_text(error, __file__))
-    if function.error:
-        log.error("Function '%s' is in error: %s", spec.name, function.error)
-    return function
-
-
-def _module_name(spec: FunctionSpec, root: Path) -> str:
-    try:
-        relative = spec.script_file.relative_to(root)
-    except ValueError:
-        raise AppLoadError(f"scriptFile {spec.script_file} is outside the app folder") from None
-    parts = list(relative.with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    if not parts:
-        raise AppLoadError("scriptFile must be inside a function folder")
-    return ".".join(parts)
-
-
-def _forget_foreign_module(name: str, root: Path) -> None:
-    """Drop an already imported module of that name from another app folder.
-
-    One process normally serves one app; tests load several apps that reuse folder names.
-    """
-    top = name.split(".")[0]
-    module = sys.modules.get(top)
-    origin = getattr(module, "__file__", None) or next(
-        iter(getattr(module, "__path__", []) or []), None
+    """Read every ``*/function.json`` and import the functions (see ``loader``)."""
+    found = load_functions(root, config, environ)
+    return FunctionApp(
+        root=found.root,
+        config=config,
+        functions=found.functions,
+        broken=found.broken,
+        disabled=found.disabled,
+        skipped=found.skipped,
     )
-    if module is None or origin is None:
-        return
-    if not Path(origin).resolve().is_relative_to(root):
-        for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
-            del sys.modules[loaded]
-
-
-def _import_entry_point(spec: FunctionSpec, root: Path) -> Callable[..., Any]:
-    if not spec.script_file.is_file():
-        raise FileNotFoundError(f"scriptFile {spec.script_file.name} not found in {spec.name}/")
-    name = _module_name(spec, root)
-    _forget_foreign_module(name, root)
-    module = importlib.import_module(name)
-    main = getattr(module, spec.entry_point, None)
-    if main is None:
-        raise AttributeError(
-            f"entryPoint '{spec.entry_point}' is not defined in {spec.script_file.name}"
-        )
-    if not callable(main):
-        raise TypeError(f"entryPoint '{spec.entry_point}' is not callable")
-    return main
-
-
-def _check_signature(spec: FunctionSpec, main: Callable[..., Any]) -> frozenset[str] | None:
-    """The worker's rule: parameters and in/out bindings must match by name."""
-    try:
-        signature = inspect.signature(main)
-    except (TypeError, ValueError):
-        return None
-    parameters = signature.parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return None
-    names = {b.name for b in spec.bindings if b.name != RETURN}
-    declared_only = sorted(
-        p.name
-        for p in parameters.values()
-        if p.name not in names
-        and p.name != CONTEXT_PARAMETER
-        and p.default is inspect.Parameter.empty
-        and p.kind not in (inspect.Parameter.VAR_POSITIONAL,)
-    )
-    if declared_only:
-        raise TypeError(
-            "the following parameters are declared in Python but not in function.json: "
-            + ", ".join(declared_only)
-        )
-    missing = sorted(n for n in names if n not in parameters)
-    if missing:
-        raise TypeError(
-            "the following parameters are declared in function.json but not in Python: "
-            + ", ".join(missing)
-        )
-    return frozenset(parameters)
