@@ -1,10 +1,8 @@
 """The Durable webhook API: the public ``/runtime/webhooks/durabletask/`` routes and the RPC
 endpoint the SDK client calls share this handler, as in the extension's ``HttpApiHandler``.
 
-Status codes, headers and bodies follow protocol §5: error bodies are ASP.NET ``HttpError``
-JSON (``Message``, ``ExceptionMessage``, ``ExceptionType``, ``StackTrace``), 404/410/202
-answers without content have an empty body, and every other body is JSON because the SDK
-parses each answer as JSON.
+Status codes, headers and bodies follow protocol §5 (shapes in ``responses``, query-string
+leniency in ``queries``); every body is JSON because the SDK parses each answer as JSON.
 """
 
 from __future__ import annotations
@@ -12,20 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import time
 import urllib.parse
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
 
 from devhost.contracts import (
     HostError,
-    InstanceExists,
     InstanceGone,
     InstanceInfo,
     InstanceNotFound,
@@ -34,25 +29,36 @@ from devhost.contracts import (
     RuntimeStatus,
     TaskHubProtocol,
 )
+from devhost.front.queries import (
+    query_bool,
+    query_datetime,
+    query_int,
+    query_seconds,
+    query_statuses,
+    query_value,
+)
+from devhost.front.responses import (
+    BAD_ARGUMENTS,
+    SOMETHING_WRONG,
+    ApiArgumentError,
+    dumps,
+    empty_response,
+    error_response,
+    host_error_response,
+    json_response,
+)
 from devhost.front.status import history_events, parse_json_or_raw, status_payload
 
 log = logging.getLogger("devhost.front.management")
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"
-JSON_TYPE = "application/json; charset=utf-8"
 MAX_INSTANCE_ID_LENGTH = 256
 ENTITIES_NOT_SUPPORTED = (
     "Entities are not supported by this host: run apps that use durable entities on the "
     "Azure Functions host (func start)"
 )
 REWIND_NOT_SUPPORTED = "Rewind is not supported by this host."
-BAD_ARGUMENTS = "One or more of the arguments submitted is incorrect"
-SOMETHING_WRONG = "Something went wrong while processing your request"
-
-
-class ApiArgumentError(HostError):
-    """A request argument is wrong (HTTP 400, like the extension's ArgumentException)."""
 
 
 class OrchestratorCatalog(Protocol):
@@ -62,145 +68,6 @@ class OrchestratorCatalog(Protocol):
     def orchestrator_names(self) -> frozenset[str]: ...
 
     def resolve_name(self, name: str) -> str | None: ...
-
-
-# ---------------------------------------------------------------------------------------
-# Responses
-# ---------------------------------------------------------------------------------------
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII kept, as Newtonsoft writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def json_response(
-    status: int, value: Any, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        status=status,
-        body=dumps(value).encode("utf-8"),
-        headers={"Content-Type": JSON_TYPE, **(headers or {})},
-    )
-
-
-def empty_response(status: int, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, headers=dict(headers or {}))
-
-
-def error_response(
-    status: int,
-    message: str,
-    exception_message: str | None = None,
-    exception_type: str | None = None,
-) -> web.Response:
-    """ASP.NET ``HttpError``: ``{"Message"}`` alone, or with the exception's fields."""
-    body: dict[str, Any] = {"Message": message}
-    if exception_message is not None:
-        body["ExceptionMessage"] = exception_message
-        body["ExceptionType"] = exception_type or "System.Exception"
-        body["StackTrace"] = None
-    return json_response(status, body)
-
-
-_EXCEPTION_TYPES = {
-    InvalidOperation: "System.InvalidOperationException",
-    InstanceExists: "DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException",
-    ApiArgumentError: "System.ArgumentException",
-}
-
-
-def host_error_response(error: HostError) -> web.Response:
-    """The contracts' exceptions mapped to the codes the real host answers."""
-    if isinstance(error, InstanceNotFound):
-        return empty_response(404)
-    if isinstance(error, InstanceGone):
-        return empty_response(410)
-    if isinstance(error, ApiArgumentError):
-        return error_response(400, BAD_ARGUMENTS, str(error), _EXCEPTION_TYPES[ApiArgumentError])
-    exception_type = _EXCEPTION_TYPES.get(type(error), "System.Exception")
-    return error_response(500, SOMETHING_WRONG, str(error), exception_type)
-
-
-# ---------------------------------------------------------------------------------------
-# Query-string parsing with .NET's leniency (invalid values are ignored)
-# ---------------------------------------------------------------------------------------
-
-
-def query_bool(query: Mapping[str, str], name: str, default: bool) -> bool:
-    """``bool.TryParse``: "true"/"false" in any case, anything else gives the default."""
-    value = _query_value(query, name)
-    if value is None:
-        return default
-    text = value.strip().lower()
-    return {"true": True, "false": False}.get(text, default)
-
-
-def query_int(query: Mapping[str, str], name: str) -> int | None:
-    value = _query_value(query, name)
-    try:
-        return int(value.strip()) if value is not None else None
-    except ValueError:
-        return None
-
-
-def query_seconds(query: Mapping[str, str], name: str) -> float | None:
-    value = _query_value(query, name)
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) else None
-
-
-def query_datetime(query: Mapping[str, str], name: str) -> datetime | None:
-    value = _query_value(query, name)
-    if not value:
-        return None
-    text = value.strip()
-    if "T" not in text:
-        text = text.replace(" ", "T", 1)
-    date, sep, clock = text.partition("T")
-    # An unencoded "+01:00" offset arrives as " 01:00" after query-string decoding.
-    text = date + sep + clock.replace(" ", "+")
-    head, sep, _ = text.partition("-")
-    if sep and head.isdigit() and len(head) < 4:
-        text = head.zfill(4) + text[len(head) :]  # Python's strftime may drop the zeros
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def query_statuses(query: web.Request | Mapping[str, str], name: str) -> frozenset[RuntimeStatus]:
-    """Comma-separated or repeated enum names; unknown names are skipped (Enum.TryParse)."""
-    values: list[str] = []
-    getall = getattr(query, "getall", None)
-    for key in list(query.keys()):
-        if key.lower() != name.lower():
-            continue
-        values.extend(getall(key) if getall else [query[key]])
-        break
-    found: set[RuntimeStatus] = set()
-    for value in values:
-        for part in value.split(","):
-            try:
-                found.add(RuntimeStatus(part.strip()))
-            except ValueError:
-                continue
-    return frozenset(found)
-
-
-def _query_value(query: Mapping[str, str], name: str) -> str | None:
-    # ASP.NET's query collection is case-insensitive.
-    if name in query:
-        return query[name]
-    lowered = name.lower()
-    for key in query:
-        if key.lower() == lowered:
-            return query[key]
-    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,7 +158,7 @@ class ManagementApi:
             return error_response(500, SOMETHING_WRONG, str(error), type(error).__name__)
 
     def _check_task_hub(self, request: web.Request) -> web.Response | None:
-        wanted = _query_value(request.query, "taskHub")
+        wanted = query_value(request.query, "taskHub")
         if wanted and wanted.strip() and wanted.strip().lower() != self.hub.hub_name.lower():
             return error_response(
                 400,
@@ -461,7 +328,7 @@ class ManagementApi:
             created_from=query_datetime(query, "createdTimeFrom"),
             created_to=query_datetime(query, "createdTimeTo"),
             statuses=query_statuses(query, "runtimeStatus"),
-            instance_id_prefix=_query_value(query, "instanceIdPrefix"),
+            instance_id_prefix=query_value(query, "instanceIdPrefix"),
             top=top if top is not None and top > 0 else 100,
             continuation_token=request.headers.get("x-ms-continuation-token") or None,
         )
@@ -520,19 +387,19 @@ class ManagementApi:
 
     async def terminate(self, request: web.Request, instance_id: str) -> web.StreamResponse:
         info = await self._existing_running(instance_id)
-        reason = _query_value(request.query, "reason")
+        reason = query_value(request.query, "reason")
         await self.hub.terminate(instance_id, reason)
         log.info("Terminating orchestration '%s' (instance %s)", info.name, instance_id)
         return empty_response(202)
 
     async def suspend(self, request: web.Request, instance_id: str) -> web.StreamResponse:
         await self._existing_running(instance_id)
-        await self.hub.suspend(instance_id, _query_value(request.query, "reason"))
+        await self.hub.suspend(instance_id, query_value(request.query, "reason"))
         return empty_response(202)
 
     async def resume(self, request: web.Request, instance_id: str) -> web.StreamResponse:
         await self._existing_running(instance_id)
-        await self.hub.resume(instance_id, _query_value(request.query, "reason"))
+        await self.hub.resume(instance_id, query_value(request.query, "reason"))
         return empty_response(202)
 
     async def rewind(self, request: web.Request, instance_id: str) -> web.StreamResponse:

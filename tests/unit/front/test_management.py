@@ -7,7 +7,7 @@ import urllib.parse
 import pytest
 
 from devhost.contracts import RuntimeStatus
-from devhost.front.management import query_datetime
+from devhost.front.queries import query_datetime
 from devhost.functions.app import FunctionApp
 from tests.unit.front.serving import WEBHOOK, Front, run
 
