@@ -21,7 +21,7 @@ from devhost.config import HostConfig, apply_settings, read_host_json, read_loca
 from devhost.contracts import HostError
 from devhost.front.http import HostServer, describe_functions
 from devhost.functions.app import FunctionApp, load_app
-from devhost.hub.dispatcher import TaskHub
+from devhost.hub.client import TaskHub
 from devhost.hub.store import Store
 
 log = logging.getLogger("devhost")

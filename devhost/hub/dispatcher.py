@@ -1,5 +1,6 @@
-"""The task hub: runs orchestration episodes over the store, with the activity pool
-(``activities``) and the durable timer waiter (``timers``).
+"""The episode loop: runs orchestration episodes over the store, with the activity pool
+(``activities``) and the durable timer waiter (``timers``). ``client.TaskHub`` is the API
+that feeds it.
 
 Everything that touches the store or the in-memory bookkeeping runs on the event loop thread,
 so a store write and the bookkeeping that follows it can never interleave with another one.
@@ -10,6 +11,10 @@ with the whole history, asks ``replay.decide`` what that means and commits the a
 transaction. Completions that cannot change what the orchestrator does next (the "quiet" ids
 of a ``task_all`` it is blocked on) stay in the inbox until they can: that keeps a 10,000-wide
 fan-out at a handful of replays instead of one per completion batch.
+
+Longer than most modules (about 450 lines) because it is one class: the in-memory
+bookkeeping (``Readiness`` per instance, watchers, workers) is shared by every method, and
+splitting it would spread that state over several files.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +31,6 @@ from devhost.contracts import (
     EpisodeDecision,
     FunctionAppProtocol,
     HostOptions,
-    InstanceGone,
-    InstanceInfo,
-    InstanceNotFound,
-    InstancePage,
-    InstanceQuery,
-    InvalidOperation,
     OrchestratorOutcome,
     RuntimeStatus,
     SubOrchestrationWork,
@@ -47,7 +45,7 @@ from devhost.hub.records import ChildStart, EpisodeWrite, InstanceRecord, TimerW
 from devhost.hub.store import Store
 from devhost.hub.timers import TimerWaiter
 
-__all__ = ["TaskHub"]
+__all__ = ["Dispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +56,8 @@ class _Replayed:
     invoked: bool
 
 
-class TaskHub:
-    """The local task hub: implements ``TaskHubProtocol`` over a ``Store``.
+class Dispatcher:
+    """The episode loop over a ``Store``; ``TaskHub`` (``client``) is its client API.
 
     Call ``start()`` on the running event loop before use and ``stop()`` at the end; the
     store stays open (its owner closes it). ``episode_counts`` counts orchestrator replays per
@@ -95,7 +93,7 @@ class TaskHub:
             self.clock,
             limit=options.max_concurrent_activities,
             metrics=self.metrics,
-            on_result=self._note,
+            on_result=self.note,
         )
         self._timers = TimerWaiter(self.clock, self._timer_due)
         self._watchers: dict[str, set[asyncio.Future[None]]] = {}
@@ -180,75 +178,8 @@ class TaskHub:
                     future.set_result(None)
         log.info("Task hub %s stopped", self.hub_name)
 
-    # ---- TaskHubProtocol ------------------------------------------------------------
-
-    async def start_instance(
-        self, name: str, instance_id: str, input_json: str | None
-    ) -> InstanceInfo:
-        name = self.app.resolve_name(name) or name
-        now = self.clock.now()
-        execution_id = uuid.uuid4().hex
-        started = history.execution_started(
-            now, instance_id=instance_id, execution_id=execution_id, name=name, input=input_json
-        )
-        record = self.store.create_instance(
-            instance_id=instance_id,
-            name=name,
-            execution_id=execution_id,
-            input=input_json,
-            started_event=started,
-            now=now,
-        )
-        log.info("Orchestration %s (%s) Pending", name, instance_id)
-        self._note(instance_id, started, fresh=True)
-        self._changed(instance_id)
-        return record.info()
-
-    async def get_instance(self, instance_id: str) -> InstanceInfo | None:
-        record = self.store.get_instance(instance_id)
-        return record.info() if record is not None else None
-
-    async def get_history(self, instance_id: str) -> list[dict]:
-        return self.store.get_history(instance_id)
-
-    async def query_instances(self, query: InstanceQuery) -> InstancePage:
-        records, token = self.store.query_instances(query)
-        return InstancePage([record.info() for record in records], token)
-
-    async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
-        self._require_active(instance_id)
-        self._send(instance_id, history.event_raised(self.clock.now(), name, input_json))
-
-    async def terminate(self, instance_id: str, reason: str | None) -> None:
-        self._require_active(instance_id)
-        self._send(instance_id, history.execution_terminated(self.clock.now(), reason))
-
-    async def suspend(self, instance_id: str, reason: str | None) -> None:
-        record = self._require_active(instance_id)
-        if record.runtime_status is RuntimeStatus.SUSPENDED:
-            raise InvalidOperation(f"Instance '{instance_id}' is already suspended.")
-        self._send(instance_id, history.execution_suspended(self.clock.now(), reason))
-
-    async def resume(self, instance_id: str, reason: str | None) -> None:
-        record = self._require_active(instance_id)
-        if record.runtime_status is not RuntimeStatus.SUSPENDED:
-            raise InvalidOperation(
-                f"Instance '{instance_id}' cannot be resumed: it is "
-                f"{record.runtime_status.value}, not Suspended."
-            )
-        self._send(instance_id, history.execution_resumed(self.clock.now(), reason))
-
-    async def purge(self, instance_id: str) -> int:
-        deleted = self.store.purge(instance_id)
-        if deleted:
-            self._forget(instance_id)
-            self._changed(instance_id)
-        return deleted
-
-    async def purge_many(self, query: InstanceQuery) -> int:
-        return self.store.purge_many(query)
-
-    async def wait_for_change(self, instance_id: str, timeout: float) -> InstanceInfo | None:
+    async def watch(self, instance_id: str, timeout: float) -> None:
+        """Return when ``instance_id`` changes, the hub stops, or ``timeout`` seconds pass."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         watchers = self._watchers.setdefault(instance_id, set())
         watchers.add(future)
@@ -258,26 +189,14 @@ class TaskHub:
             watchers.discard(future)
             if not watchers and self._watchers.get(instance_id) is watchers:
                 del self._watchers[instance_id]
-        return await self.get_instance(instance_id)
 
     # ---- messages and scheduling -------------------------------------------------------
 
-    def _require_active(self, instance_id: str) -> InstanceRecord:
-        record = self.store.get_instance(instance_id)
-        if record is None:
-            raise InstanceNotFound(f"No instance with ID '{instance_id}' was found.")
-        if record.is_terminal:
-            raise InstanceGone(
-                f"Instance '{instance_id}' is {record.runtime_status.value}; it takes no more "
-                "messages."
-            )
-        return record
-
-    def _send(self, instance_id: str, event: dict) -> None:
+    def send(self, instance_id: str, event: dict) -> None:
         self.store.add_message(instance_id, event, now=self.clock.now())
-        self._note(instance_id, event)
+        self.note(instance_id, event)
 
-    def _note(self, instance_id: str, event: dict, *, fresh: bool = False) -> None:
+    def note(self, instance_id: str, event: dict, *, fresh: bool = False) -> None:
         """A message for ``instance_id`` is in the store: schedule an episode if it needs one."""
         live = self._live.get(instance_id)
         if live is None or fresh:
@@ -304,7 +223,7 @@ class TaskHub:
         live.other = True
         self._schedule(instance_id)
 
-    def _forget(self, instance_id: str) -> None:
+    def forget(self, instance_id: str) -> None:
         live = self._live.get(instance_id)
         if live is None:
             return
@@ -313,7 +232,7 @@ class TaskHub:
         else:
             del self._live[instance_id]
 
-    def _changed(self, instance_id: str) -> None:
+    def changed(self, instance_id: str) -> None:
         for future in self._watchers.pop(instance_id, ()):
             if not future.done():
                 future.set_result(None)
@@ -358,7 +277,7 @@ class TaskHub:
         if record is None or record.is_terminal:
             # Messages for an instance that is gone or finished are discarded.
             self.store.discard_messages([m.id for m in messages])
-            self._forget(instance_id)
+            self.forget(instance_id)
             return
         current = [m for m in messages if m.execution_id in (None, record.execution_id)]
         stale = [m for m in messages if m.execution_id not in (None, record.execution_id)]
@@ -518,7 +437,7 @@ class TaskHub:
             return
         # Bookkeeping after the commit: nothing below may fail the episode.
         if status.is_terminal:
-            self._forget(instance_id)
+            self.forget(instance_id)
         else:
             live.set_quiet(frozenset(decision.quiet_ids))
             live.suspended = False
@@ -532,18 +451,18 @@ class TaskHub:
             live.quiet = frozenset()
             live.note(new_execution.started_event)
         for child in written.children_started:
-            self._note(child, {"EventType": EventType.EXECUTION_STARTED}, fresh=True)
-            self._changed(child)
+            self.note(child, {"EventType": EventType.EXECUTION_STARTED}, fresh=True)
+            self.changed(child)
         for _child_id in written.children_rejected:
             live.note({"EventType": EventType.SUB_ORCHESTRATION_INSTANCE_FAILED})
         for notice in write.outgoing:
-            self._note(notice.instance_id, notice.event)
+            self.note(notice.instance_id, notice.event)
         self._status_changed(record, decision.status)
 
     def _status_changed(self, record: InstanceRecord, status: RuntimeStatus) -> None:
         if status is not record.runtime_status:
             log.info("Orchestration %s (%s) %s", record.name, record.instance_id, status.value)
-        self._changed(record.instance_id)
+        self.changed(record.instance_id)
 
     def _child(
         self, record: InstanceRecord, work: SubOrchestrationWork, now: datetime

@@ -10,6 +10,9 @@ Tables:
 
 The store is synchronous and meant to be used from one thread (the dispatcher's event loop):
 its transactions are short, and batching keeps their number low.
+
+Longer than most modules (about 450 lines): every transaction lives here, so what each state
+change writes together is visible in one place (SQL text is in ``sql``, records in ``records``).
 """
 
 from __future__ import annotations

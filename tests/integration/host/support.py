@@ -28,8 +28,8 @@ from devhost.contracts import (
     OrchestratorOutcome,
     RuntimeStatus,
 )
+from devhost.hub.client import TaskHub
 from devhost.hub.clock import Clock
-from devhost.hub.dispatcher import TaskHub
 from devhost.hub.store import Store
 
 MARKER = "\n\n$OutOfProcData$:"

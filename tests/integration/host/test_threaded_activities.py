@@ -12,7 +12,7 @@ from pathlib import Path
 from devhost.config import read_host_json
 from devhost.contracts import RuntimeStatus
 from devhost.functions.app import FunctionApp, load_app
-from devhost.hub.dispatcher import TaskHub
+from devhost.hub.client import TaskHub
 from devhost.hub.store import Store
 from tests.integration.host.support import run, wait_finished
 
