@@ -88,7 +88,7 @@ def test_activity_failure_reason_and_details(features: FunctionApp) -> None:
     assert outcome.reason == "Activity function 'Explode' failed:  ValueError: kaboom"
     assert outcome.details is not None
     assert "raise ValueError(message)" in outcome.details
-    assert "devhost/app.py" not in outcome.details
+    assert "devhost/functions/app.py" not in outcome.details
 
 
 def test_unknown_activity_fails_clearly(features: FunctionApp) -> None:
