@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -20,7 +19,8 @@ from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.job import Job
 from sitebackup.listing import Listing, list_tree
-from sitebackup.paths import root_problem
+from sitebackup.paths import containing_root, root_problem
+from sitebackup.rootfs import RootDir, open_beneath
 from sitebackup.upload import FAILED, MIB, CopyResult, UploadTuning, copy_file, file_md5
 
 log = logging.getLogger(__name__)
@@ -29,28 +29,35 @@ log = logging.getLogger(__name__)
 BLOB_PAGE_SIZE = 5000
 
 
-@lru_cache(maxsize=8)
-def _allowed_roots(value: str) -> tuple[str, ...]:
-    return cfg.parse_allowed_roots(value)
-
-
-def _checked_root(job: Job, env: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """The resolved root, or None and why it may not be read.
+def _checked_root(job: Job, env: Mapping[str, str]) -> tuple[RootDir | None, str | None]:
+    """An open handle on the root, or None and why it may not be read.
 
     The starter checked this already; checking again here keeps a backup started some
-    other way (the Durable HTTP API, a portal) inside the allowed roots too.
+    other way (the Durable HTTP API, a portal) inside the allowed roots too. The allowed
+    roots are resolved on every call, never cached: a release-style link (``current ->
+    releases/N``) may be re-pointed at any time, and only its target of now is allowed.
+    The root is opened from the allowed root down, one folder at a time without following
+    links, so a folder swapped since the ``realpath`` cannot redirect the whole backup.
     """
     try:
-        allowed = _allowed_roots(env.get(cfg.ALLOWED_ROOTS) or "")
+        allowed = cfg.parse_allowed_roots(env.get(cfg.ALLOWED_ROOTS) or "")
     except ConfigError as exc:
         return None, str(exc)
-    root = os.path.realpath(job.root)
+    try:
+        root = os.path.realpath(job.root)
+    except (OSError, ValueError) as exc:
+        return None, f"cannot back up {echo(job.root)}: {exc}"
     problem = root_problem(root, allowed)
     if problem:
         if not allowed:
             problem += f" (app setting {cfg.ALLOWED_ROOTS})"
         return None, f"cannot back up {echo(job.root)}: {problem}"
-    return root, None
+    base = containing_root(root, allowed) or root
+    rel_parts = [] if root == base else os.path.relpath(root, base).split(os.sep)
+    try:
+        return RootDir(root, open_beneath(base, rel_parts)), None
+    except OSError as exc:
+        return None, f"cannot open {echo(job.root)}: {exc.strerror or exc}"
 
 
 def _container(job: Job, settings: cfg.Settings, env: Mapping[str, str]) -> ContainerClient:
@@ -88,6 +95,13 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     root, problem = _checked_root(job, env)
     if root is None:
         return {"error": problem}
+    with root:
+        return _list_open_root(job, settings, env, root)
+
+
+def _list_open_root(
+    job: Job, settings: cfg.Settings, env: Mapping[str, str], root: RootDir
+) -> dict[str, Any]:
     try:
         container = _container(job, settings, env)
     except ConfigError as exc:
@@ -104,7 +118,7 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
         "%d unchanged (%d bytes), %d new, %d to check",
         len(listing.files),
         listing.bytes_total,
-        root,
+        root.path,
         listing.skipped_count,
         job.container,
         "created" if created else "exists",
@@ -127,7 +141,9 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     }
 
 
-def _sort_out(container: ContainerClient, root: str, job: Job, listing: Listing) -> rerun.Sorted:
+def _sort_out(
+    container: ContainerClient, root: RootDir, job: Job, listing: Listing
+) -> rerun.Sorted:
     """Compare the listing with the blobs under the prefix (one paged List Blobs)."""
     blobs = container.list_blobs(
         name_starts_with=rerun.name_prefix(job.prefix) or None,
@@ -164,18 +180,19 @@ def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]
     root, problem = _checked_root(job, env)
     if root is None:
         return CopyResult(path, FAILED, error=problem).to_dict()
-    # Configuration problems raise: they affect every file and the message must surface.
-    settings = cfg.load(env)
-    container = _container(job, settings, env)
-    result = copy_file(
-        container,
-        root,
-        job.prefix,
-        path,
-        job.compare,
-        tuning_for(settings),
-        blob_absent=value.get("newContainer") is True or entry.get("new") is True,
-    )
+    with root:
+        # Configuration problems raise: they affect every file and the message must surface.
+        settings = cfg.load(env)
+        container = _container(job, settings, env)
+        result = copy_file(
+            container,
+            root,
+            job.prefix,
+            path,
+            job.compare,
+            tuning_for(settings),
+            blob_absent=value.get("newContainer") is True or entry.get("new") is True,
+        )
     if result.status == FAILED:
         log.warning("not backed up: %r: %s", path, result.error)
     return result.to_dict()

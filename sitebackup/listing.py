@@ -1,8 +1,9 @@
 """Walk a backup root: the files to copy, in a stable order, and what was left out and why.
 
 Rules (also in the docs):
-- The walk never leaves the root: every directory and symlink target is resolved with
-  ``realpath`` and must stay inside it.
+- The walk never leaves the root: every folder is opened from a handle on its parent without
+  following links, and symlink targets are resolved inside the root (``sitebackup.rootfs``),
+  so a folder swapped for a link while the walk runs is met as a link, never followed.
 - A symlink to a regular file inside the root is backed up as a regular file under the
   link's own path (the site keeps working after a restore).
 - A symlink to a directory is not followed: inside the root its target is backed up under
@@ -21,14 +22,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitebackup.naming import blob_name, blob_name_problem
-from sitebackup.paths import is_within
+from sitebackup.naming import MAX_PATH_SEGMENTS, blob_name, blob_name_problem
+from sitebackup.rootfs import EscapesRoot, RootDir, open_dir_at
 
 log = logging.getLogger(__name__)
 
 # The listing result travels through the orchestration history: keep the sample of skipped
 # entries bounded however messy the tree is (the count stays exact).
 MAX_SKIPPED_LISTED = 200
+# The walk holds one open handle per folder level. No file deeper than a blob name's segment
+# limit can be stored anyway; past this depth a folder is reported instead of opened.
+MAX_DEPTH = 2 * MAX_PATH_SEGMENTS
 
 
 @dataclass(frozen=True)
@@ -98,18 +102,18 @@ def _special_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _symlink_target(path: str, root: str) -> tuple[os.stat_result | None, str | None]:
+def _symlink_target(root: RootDir, rel: str) -> tuple[os.stat_result | None, str | None]:
     """The followed stat of a symlink inside ``root``, or None and why it is skipped."""
     try:
-        followed = os.stat(path)
+        followed = root.stat(rel)
+    except EscapesRoot:
+        return None, "symlink to a location outside the backup root (not followed)"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return None, "symlink loop"
         if exc.errno == errno.ENOENT:
             return None, "broken symlink (its target does not exist)"
         return None, f"symlink cannot be followed: {exc.strerror}"
-    if not is_within(os.path.realpath(path), root):
-        return None, "symlink to a location outside the backup root (not followed)"
     if stat.S_ISDIR(followed.st_mode):
         return None, (
             "symlink to a directory (not followed; its target inside the root is backed "
@@ -120,72 +124,89 @@ def _symlink_target(path: str, root: str) -> tuple[os.stat_result | None, str | 
     return followed, None
 
 
-def _read_dir(listing: Listing, root: str, rel_dir: list[str]) -> list[os.DirEntry]:
-    abs_dir = os.path.join(root, *rel_dir)
-    if rel_dir and not is_within(os.path.realpath(abs_dir), root):
-        # The directory was swapped for a link after its parent was read.
-        listing.skip(_display(rel_dir), "directory now resolves outside the backup root")
-        return []
+def _read_dir(listing: Listing, dir_fd: int, rel_dir: list[str]) -> list[str]:
     try:
-        with os.scandir(abs_dir) as iterator:
-            return sorted(iterator, key=lambda entry: entry.name)
+        return sorted(os.listdir(dir_fd))
     except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        listing.skip(_display(rel_dir) or ".", f"cannot read directory: {reason}")
+        listing.skip(_display(rel_dir) or ".", f"cannot read directory: {_reason(exc)}")
         return []
 
 
-def list_tree(root: str, prefix: str = "") -> Listing:
-    """Every file under ``root`` (already resolved), sorted by path (folder by folder)."""
-    listing = Listing(root=root)
+def _reason(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def list_tree(root: str | RootDir, prefix: str = "") -> Listing:
+    """Every file under ``root`` (a resolved path or an open root), sorted by path (folder by
+    folder). Folders are opened from a handle on their parent, never by path.
+    """
+    handle = RootDir(root) if isinstance(root, str) else root
+    listing = Listing(root=handle.path)
+    top = os.dup(handle.fd)
     # An explicit stack instead of recursion: trees can be deeper than the recursion limit.
-    stack: list[tuple[list[str], Iterator[os.DirEntry]]] = [
-        ([], iter(_read_dir(listing, root, [])))
+    stack: list[tuple[list[str], int, Iterator[str]]] = [
+        ([], top, iter(_read_dir(listing, top, [])))
     ]
-    while stack:
-        rel_dir, entries = stack[-1]
-        entry = next(entries, None)
-        if entry is None:
-            stack.pop()
-            continue
-        rel_parts = [*rel_dir, entry.name]
-        if _visit(listing, entry, rel_parts, root, prefix):
-            stack.append((rel_parts, iter(_read_dir(listing, root, rel_parts))))
+    try:
+        while stack:
+            rel_dir, dir_fd, names = stack[-1]
+            name = next(names, None)
+            if name is None:
+                os.close(dir_fd)
+                stack.pop()
+                continue
+            rel_parts = [*rel_dir, name]
+            child = _visit(listing, handle, dir_fd, rel_parts, prefix)
+            if child is not None:
+                stack.append((rel_parts, child, iter(_read_dir(listing, child, rel_parts))))
+    finally:
+        for _, dir_fd, _ in stack:
+            os.close(dir_fd)
+        if isinstance(root, str):
+            handle.close()
     return listing
 
 
 def _visit(
-    listing: Listing,
-    entry: os.DirEntry,
-    rel_parts: list[str],
-    root: str,
-    prefix: str,
-) -> bool:
-    """Record one entry; True when it is a directory to descend into."""
+    listing: Listing, root: RootDir, dir_fd: int, rel_parts: list[str], prefix: str
+) -> int | None:
+    """Record one entry; a handle on it when it is a directory to descend into."""
+    name = rel_parts[-1]
     rel = _display(rel_parts)
-    if _has_surrogates(entry.name):
+    if _has_surrogates(name):
         listing.skip(rel, "the name is not valid UTF-8 and cannot be a blob name")
-        return False
+        return None
     try:
-        if entry.is_symlink():
-            followed, reason = _symlink_target(entry.path, root)
-            if followed is None:
-                listing.skip(rel, reason or "symlink")
-                return False
-            info = followed
-        elif entry.is_dir(follow_symlinks=False):
-            return True
-        else:
-            info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode):
-                listing.skip(rel, f"special file: {_special_kind(info.st_mode)}")
-                return False
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except OSError as exc:
-        listing.skip(rel, f"cannot read: {exc.strerror or exc.__class__.__name__}")
-        return False
+        listing.skip(rel, f"cannot read: {_reason(exc)}")
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        followed, reason = _symlink_target(root, rel)
+        if followed is None:
+            listing.skip(rel, reason or "symlink")
+            return None
+        info = followed
+    elif stat.S_ISDIR(info.st_mode):
+        if len(rel_parts) > MAX_DEPTH:
+            listing.skip(
+                rel,
+                f"folder nested more than {MAX_DEPTH} deep (a blob name has at most "
+                f"{MAX_PATH_SEGMENTS} segments)",
+            )
+            return None
+        try:
+            return open_dir_at(dir_fd, name)
+        except OSError as exc:
+            # ELOOP/ENOTDIR: it was swapped for something else since the stat above.
+            listing.skip(rel, f"cannot read directory: {_reason(exc)}")
+            return None
+    elif not stat.S_ISREG(info.st_mode):
+        listing.skip(rel, f"special file: {_special_kind(info.st_mode)}")
+        return None
     problem = blob_name_problem(blob_name(prefix, rel))
     if problem:
         listing.skip(rel, problem)
-        return False
+        return None
     listing.files.append(FileEntry(rel, info.st_size, info.st_mtime_ns))
-    return False
+    return None

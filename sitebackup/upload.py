@@ -32,7 +32,7 @@ from azure.storage.blob import (
 from sitebackup import metadata
 from sitebackup.errors import NamingError, echo
 from sitebackup.naming import blob_name
-from sitebackup.paths import is_within, local_path
+from sitebackup.rootfs import EscapesRoot, RootDir
 from sitebackup.storage import describe, failure, is_file_specific
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,6 @@ def _ensure_still(fd: int, before: os.stat_result, bytes_read: int) -> None:
         raise _SourceChanged
 
 
-def _open(path: str) -> int:
-    # O_NOFOLLOW: the path is already resolved, so a link here means it was just swapped.
-    # O_NONBLOCK: a file replaced by a named pipe must not hang the activity.
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    return os.open(path, flags | getattr(os, "O_BINARY", 0))
-
-
 def _properties(blob: BlobClient) -> BlobProperties | None:
     try:
         return blob.get_blob_properties()
@@ -110,18 +103,15 @@ def _md5_of(stream: BinaryIO, size: int) -> tuple[bytes, int]:
     return digest.digest(), total
 
 
-def file_md5(root: str, rel_path: str, size: int, mtime_ns: int) -> bytes | None:
+def file_md5(root: RootDir, rel_path: str, size: int, mtime_ns: int) -> bytes | None:
     """The MD5 of a listed file, or None when it is not the file that was listed.
 
     None covers a file that vanished, cannot be read, was swapped for a link out of the
     root, or whose size or mtime differ from the listing or changed while it was read: the
     copy activity then looks at it again and reports what it finds.
     """
-    real_path = os.path.realpath(local_path(root, rel_path))
-    if not is_within(real_path, root):
-        return None
     try:
-        fd = _open(real_path)
+        fd = root.open_file(rel_path)
         with os.fdopen(fd, "rb", buffering=0) as stream:
             info = os.fstat(fd)
             if (
@@ -221,13 +211,14 @@ def _put_blocks(
 
 def _copy_once(
     blob: BlobClient,
-    real_path: str,
+    root: RootDir,
+    rel_path: str,
     compare: str,
     content_type: str,
     tuning: UploadTuning,
     blob_absent: bool,
 ) -> tuple[str, int]:
-    fd = _open(real_path)
+    fd = root.open_file(rel_path)
     with os.fdopen(fd, "rb", buffering=0) as stream:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -246,7 +237,7 @@ def _copy_once(
 
 def copy_file(
     container: ContainerClient,
-    root: str,
+    root: RootDir,
     prefix: str,
     rel_path: str,
     compare: str = "checksum",
@@ -255,8 +246,10 @@ def copy_file(
 ) -> CopyResult:
     """Back up ``root/rel_path`` as ``<prefix>/<rel_path>`` in ``container``.
 
-    Problems with the file itself (vanished, unreadable, changing, a name the service
-    rejects) come back as a ``failed`` result. Storage failures that another attempt may
+    ``root`` is an open handle on the backup root: the file is opened from it component by
+    component (``sitebackup.rootfs``), never by path. Problems with the file itself
+    (vanished, unreadable, changing, a link out of the root, a name the service rejects)
+    come back as a ``failed`` result. Storage failures that another attempt may
     cure raise ``StorageError``, so the orchestration's retry policy applies.
     ``blob_absent`` says the listing found no blob of this name (or created the container):
     the blob is written without first looking for an existing one (at worst, a blob that
@@ -267,19 +260,20 @@ def copy_file(
         name = blob_name(prefix, rel_path)
     except NamingError as exc:
         return CopyResult(rel_path, FAILED, error=str(exc))
-    real_path = os.path.realpath(local_path(root, rel_path))
-    if not is_within(real_path, root):
-        return CopyResult(rel_path, FAILED, error="the path now resolves outside the backup root")
     blob = container.get_blob_client(name)
     content_type = mimetypes.guess_type(rel_path, strict=False)[0] or "application/octet-stream"
     for attempt in range(1, tuning.read_attempts + 1):
         try:
-            status, size = _copy_once(blob, real_path, compare, content_type, tuning, blob_absent)
+            status, size = _copy_once(
+                blob, root, rel_path, compare, content_type, tuning, blob_absent
+            )
         except _SourceChanged:
             log.info("%r changed while it was read (attempt %d)", rel_path, attempt)
             continue
         except FileNotFoundError:
             return CopyResult(rel_path, FAILED, error="the file no longer exists")
+        except EscapesRoot:
+            return CopyResult(rel_path, FAILED, error="the path now leads outside the backup root")
         except OSError as exc:
             reason = exc.strerror or str(exc) or type(exc).__name__
             return CopyResult(rel_path, FAILED, error=f"cannot read the file: {reason}")

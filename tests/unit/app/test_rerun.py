@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sitebackup import metadata, rerun
 from sitebackup.listing import FileEntry
+from sitebackup.rootfs import RootDir
 from sitebackup.upload import file_md5
 
 
@@ -118,7 +119,7 @@ def test_a_file_that_cannot_be_hashed_is_left_to_the_copy_activity():
 
 
 def test_file_md5_reads_the_listed_file_and_refuses_another(tmp_path):
-    root = str(tmp_path)
+    root = RootDir(str(tmp_path))
     path = tmp_path / "f.bin"
     path.write_bytes(b"x" * 5000)
     info = path.stat()
