@@ -16,11 +16,13 @@ from azure.storage.blob import ContainerClient
 
 from sitebackup import rerun, storage
 from sitebackup import settings as cfg
-from sitebackup.errors import ConfigError, JobError, echo
+from sitebackup.errors import ConfigError, JobError, RuleError, echo
+from sitebackup.ignore_file import read_rules
 from sitebackup.job import Job
 from sitebackup.listing import Listing, list_tree
 from sitebackup.paths import containing_root, root_problem
 from sitebackup.rootfs import RootDir, open_beneath
+from sitebackup.rules import RuleSet
 from sitebackup.upload import FAILED, MIB, CopyResult, UploadTuning, copy_file, file_md5
 
 log = logging.getLogger(__name__)
@@ -106,22 +108,36 @@ def _list_open_root(
         container = _container(job, settings, env)
     except ConfigError as exc:
         return {"error": str(exc)}
-    created = storage.ensure_container(container)
-    listing = list_tree(root, job.prefix)
+    try:
+        rules = rules_for(job, root)
+    except RuleError as exc:
+        return {"error": str(exc)}
+    if job.dry_run:
+        # Nothing is written: with no container yet, every file would be new.
+        created = False
+        missing = not storage.container_exists(container)
+    else:
+        created = storage.ensure_container(container)
+        missing = created
+    listing = list_tree(root, job.prefix, rules)
     if created:
         # Nothing to compare with: the copies are told so once, by ``newContainer``.
         sorted_out = rerun.Sorted(to_copy=[entry.to_dict() for entry in listing.files])
+    elif missing:
+        sorted_out = rerun.sort_out(listing.files, {}, job.compare, lambda entry: None)
     else:
         sorted_out = _sort_out(container, root, job, listing)
     log.info(
-        "listed %d files (%d bytes) under %r, %d entries skipped; container %r %s; "
-        "%d unchanged (%d bytes), %d new, %d to check",
+        "listed %d files (%d bytes) under %r, %d entries skipped, %d files and %d folders "
+        "excluded by rules; container %r %s; %d unchanged (%d bytes), %d new, %d to check",
         len(listing.files),
         listing.bytes_total,
         root.path,
         listing.skipped_count,
+        listing.rules.excluded_files if listing.rules else 0,
+        listing.rules.excluded_dirs if listing.rules else 0,
         job.container,
-        "created" if created else "exists",
+        "missing" if missing and not created else "created" if created else "exists",
         sorted_out.unchanged_count,
         sorted_out.unchanged_bytes,
         sorted_out.new_count,
@@ -136,9 +152,22 @@ def _list_open_root(
         "skippedCount": listing.skipped_count,
         "unchangedCount": sorted_out.unchanged_count,
         "unchangedBytes": sorted_out.unchanged_bytes,
+        "newCount": sorted_out.new_count,
         "containerCreated": created,
+        "rules": listing.rules_report(),
+        "dryRun": job.dry_run,
         "error": None,
     }
+
+
+def rules_for(job: Job, root: RootDir) -> RuleSet:
+    """The job's rules with the tree's ``.backupignore`` (unless the job turned it off)."""
+    return RuleSet.build(
+        defaults=job.exclude_defaults,
+        ignore_file=read_rules(root.fd) if job.ignore_file else (),
+        exclude=job.exclude,
+        include=job.include,
+    )
 
 
 def _sort_out(

@@ -31,6 +31,10 @@ class RequestError(BackupError):
     """A start request is malformed or asks for something not allowed (HTTP 400)."""
 
 
+class RuleError(BackupError, ValueError):
+    """An include/exclude pattern (request, setting or .backupignore) is not valid."""
+
+
 class JobError(BackupError, ValueError):
     """An orchestration or activity input is malformed."""
 

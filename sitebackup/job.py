@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import JobError, NamingError, echo
+from sitebackup.errors import JobError, NamingError, RuleError, echo
 from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
+from sitebackup.rules import check_patterns
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,18 @@ class Job:
     partition_concurrency: int = cfg.DEFAULT_PARTITION_CONCURRENCY
     retry_first_interval_ms: int = cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS
     retry_max_attempts: int = cfg.DEFAULT_RETRY_MAX_ATTEMPTS
+    # Include/exclude rules (sitebackup.rules): the setting's excludes are copied in at the
+    # start, so a replay sees the rules the first execution saw.
+    exclude_defaults: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    ignore_file: bool = True
+    dry_run: bool = False
 
     def to_input(self) -> dict[str, Any]:
         """The orchestration input (JSON-ready)."""
         return {
-            **self.descriptor(),
+            **self.listing_input(),
             "partitionSize": self.partition_size,
             "partitionConcurrency": self.partition_concurrency,
             "retry": {
@@ -37,6 +45,18 @@ class Job:
                 "maxAttempts": self.retry_max_attempts,
             },
         }
+
+    def rules_input(self) -> dict[str, Any]:
+        return {
+            "excludeDefaults": list(self.exclude_defaults),
+            "exclude": list(self.exclude),
+            "include": list(self.include),
+            "ignoreFile": self.ignore_file,
+        }
+
+    def listing_input(self) -> dict[str, Any]:
+        """What the listing activity needs: the descriptor, the rules, whether to write."""
+        return {**self.descriptor(), "rules": self.rules_input(), "dryRun": self.dry_run}
 
     def descriptor(self) -> dict[str, str]:
         """What every activity needs to know about the job: where from, where to."""
@@ -83,6 +103,18 @@ class Job:
         retry = {} if retry is None else retry
         if not isinstance(retry, dict):
             raise JobError("'retry' must be an object with firstIntervalMs and maxAttempts")
+        rules = value.get("rules")
+        rules = {} if rules is None else rules
+        if not isinstance(rules, dict):
+            raise JobError("'rules' must be an object with exclude, include and ignoreFile")
+        try:
+            exclude_defaults = check_patterns(
+                rules.get("excludeDefaults"), "'rules.excludeDefaults'"
+            )
+            exclude = check_patterns(rules.get("exclude"), "'rules.exclude'")
+            include = check_patterns(rules.get("include"), "'rules.include'")
+        except RuleError as exc:
+            raise JobError(str(exc)) from None
         return cls(
             root=root,
             container=container,
@@ -98,6 +130,11 @@ class Job:
             retry_max_attempts=_positive(
                 retry, "maxAttempts", cfg.DEFAULT_RETRY_MAX_ATTEMPTS, "retry."
             ),
+            exclude_defaults=exclude_defaults,
+            exclude=exclude,
+            include=include,
+            ignore_file=_flag(rules, "ignoreFile", True, "rules."),
+            dry_run=_flag(value, "dryRun", False),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,4 +157,13 @@ def _positive(value: dict, key: str, default: int, where: str = "") -> int:
     # bool is an int subclass; true/false here is a mistake, not a count.
     if isinstance(item, bool) or not isinstance(item, int) or item < 1:
         raise JobError(f"'{where}{key}' must be a positive integer, got {echo(item)}")
+    return item
+
+
+def _flag(value: dict, key: str, default: bool, where: str = "") -> bool:
+    item = value.get(key)
+    if item is None:
+        return default
+    if not isinstance(item, bool):
+        raise JobError(f"'{where}{key}' must be true or false, got {echo(item)}")
     return item

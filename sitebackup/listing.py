@@ -10,6 +10,9 @@ Rules (also in the docs):
   its own path anyway, and following links is how walks loop or multiply.
 - Symlinks out of the root, broken links, link loops, unreadable directories, special files
   and names that cannot be blob names are reported as skipped.
+- Include/exclude rules (``sitebackup.rules``) are applied while walking: an excluded
+  directory is not opened, an excluded file is neither listed nor reported as skipped; the
+  rules count what they left out.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 from sitebackup.naming import MAX_PATH_SEGMENTS, blob_name, blob_name_problem
 from sitebackup.rootfs import EscapesRoot, RootDir, open_dir_at
+from sitebackup.rules import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class Listing:
     files: list[FileEntry] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     skipped_count: int = 0
+    rules: RuleSet | None = None
 
     @property
     def bytes_total(self) -> int:
@@ -70,7 +75,11 @@ class Listing:
             "bytesTotal": self.bytes_total,
             "skipped": self.skipped,
             "skippedCount": self.skipped_count,
+            "rules": self.rules_report(),
         }
+
+    def rules_report(self) -> dict[str, Any]:
+        return (self.rules or RuleSet()).report()
 
 
 def _display(rel_parts: list[str]) -> str:
@@ -136,12 +145,15 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def list_tree(root: str | RootDir, prefix: str = "") -> Listing:
-    """Every file under ``root`` (a resolved path or an open root), sorted by path (folder by
-    folder). Folders are opened from a handle on their parent, never by path.
+def list_tree(root: str | RootDir, prefix: str = "", rules: RuleSet | None = None) -> Listing:
+    """Every file under ``root`` (a resolved path or an open root) that the rules keep, sorted
+    by path (folder by folder). Folders are opened from a handle on their parent, never by
+    path.
     """
     handle = RootDir(root) if isinstance(root, str) else root
-    listing = Listing(root=handle.path)
+    listing = Listing(
+        root=handle.path, rules=rules if rules is not None and not rules.empty else None
+    )
     top = os.dup(handle.fd)
     # An explicit stack instead of recursion: trees can be deeper than the recursion limit.
     stack: list[tuple[list[str], int, Iterator[str]]] = [
@@ -167,6 +179,13 @@ def list_tree(root: str | RootDir, prefix: str = "") -> Listing:
     return listing
 
 
+def _excluded(rules: RuleSet, info: os.stat_result, rel: str) -> bool:
+    # A symlink is tested as a file whatever it points to, as git does.
+    if stat.S_ISDIR(info.st_mode):
+        return rules.dir_excluded(rel)
+    return rules.file_excluded(rel)
+
+
 def _visit(
     listing: Listing, root: RootDir, dir_fd: int, rel_parts: list[str], prefix: str
 ) -> int | None:
@@ -180,6 +199,8 @@ def _visit(
         info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except OSError as exc:
         listing.skip(rel, f"cannot read: {_reason(exc)}")
+        return None
+    if listing.rules is not None and _excluded(listing.rules, info, rel):
         return None
     if stat.S_ISLNK(info.st_mode):
         followed, reason = _symlink_target(root, rel)

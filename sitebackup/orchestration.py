@@ -27,7 +27,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
-from sitebackup import names, plan
+from sitebackup import dryrun, names, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
@@ -169,8 +169,11 @@ def _halted(reason: str) -> BackupHalted:
     )
 
 
-def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
+def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int | dict[str, Any]]:
     """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup.
+
+    A dry run (``dryRun`` in the job) stops after the listing and returns the
+    ``sitebackup.dryrun`` report instead: nothing is copied.
 
     A partition that fails (a copy spent its retries on storage trouble) stops the backup:
     no new wave starts, the partitions still running settle, then the orchestration fails
@@ -184,7 +187,7 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
 
     try:
         listing = yield context.call_activity_with_retry(
-            names.LIST_ACTIVITY, retry, job.descriptor()
+            names.LIST_ACTIVITY, retry, job.listing_input()
         )
     except Exception as exc:  # the SDK raises a plain Exception for a task that failed
         raise BackupHalted(
@@ -205,7 +208,15 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
         skipped_entries=int(listing.get("skippedCount") or 0),
         skipped=tuple(listing.get("skipped") or ()),
         partitions_total=len(parts),
+        rules=listing.get("rules") if isinstance(listing.get("rules"), dict) else None,
+        dry_run=job.dry_run,
     )
+    if job.dry_run:
+        report = dryrun.report(listing, job.container, job.prefix)
+        totals = Totals()
+        totals.add_unchanged(unchanged_count, unchanged_bytes)
+        context.set_custom_status(custom_status(DONE, scope, totals, 0))
+        return report
     totals = Totals()
     totals.add_unchanged(unchanged_count, unchanged_bytes)
     done = 0

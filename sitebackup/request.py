@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import NamingError, RequestError, echo
+from sitebackup.errors import NamingError, RequestError, RuleError, echo
+from sitebackup.ignore_file import read_rules
 from sitebackup.job import Job
 from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
 from sitebackup.paths import root_problem
+from sitebackup.rules import check_patterns
 
-OPTIONS = ("path", "container", "prefix", "compare")
+OPTIONS = ("path", "container", "prefix", "compare", "include", "exclude", "ignoreFile", "dryRun")
 _USAGE = (
     'send a JSON string with the directory, or {"path": "/abs/dir", "container": ..., '
     '"prefix": ...}'
@@ -120,6 +122,37 @@ def instance_id(root: str, container: str, prefix: str) -> str:
     return "backup-" + digest.hexdigest()[:32]
 
 
+def dry_run_instance_id(backup_id: str) -> str:
+    """A dry run's own id: it never waits for, blocks or replaces the real backup's instance."""
+    return "dryrun-" + backup_id.removeprefix("backup-")
+
+
+def _flag(options: dict[str, Any], key: str, default: bool) -> bool:
+    value = options.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise RequestError(f"'{key}' must be true or false, got {_json_type(value)}")
+    return value
+
+
+def _rules(options: dict[str, Any], root: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """The request's exclude and include lists and whether .backupignore counts, all checked.
+
+    The ignore file is read here too, so a bad pattern in it is a 400 before anything starts
+    (the listing reads it again: it may change before the backup reaches it).
+    """
+    try:
+        exclude = check_patterns(options.get("exclude"), "'exclude'")
+        include = check_patterns(options.get("include"), "'include'")
+        ignore_file = _flag(options, "ignoreFile", True)
+        if ignore_file:
+            read_rules(root)
+    except RuleError as exc:
+        raise RequestError(f"{exc}") from None
+    return exclude, include, ignore_file
+
+
 def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
     """Check the options against the settings and build the job and its instance id."""
     root = resolve_root(options.get("path"), settings.allowed_roots)
@@ -139,6 +172,8 @@ def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
     compare = _option(options, "compare") or settings.compare
     if compare not in cfg.COMPARE_MODES:
         raise RequestError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
+    exclude, include, ignore_file = _rules(options, root)
+    dry_run = _flag(options, "dryRun", False)
     job = Job(
         root=root,
         container=container,
@@ -148,8 +183,16 @@ def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
         partition_concurrency=settings.partition_concurrency,
         retry_first_interval_ms=settings.retry_first_interval_ms,
         retry_max_attempts=settings.retry_max_attempts,
+        exclude_defaults=settings.exclude_defaults,
+        exclude=exclude,
+        include=include,
+        ignore_file=ignore_file,
+        dry_run=dry_run,
     )
-    return StartRequest(job=job, instance_id=instance_id(root, container, prefix))
+    backup_id = instance_id(root, container, prefix)
+    return StartRequest(
+        job=job, instance_id=dry_run_instance_id(backup_id) if dry_run else backup_id
+    )
 
 
 def parse(body: bytes, settings: cfg.Settings) -> StartRequest:

@@ -10,9 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sitebackup.errors import ConfigError
+from sitebackup.errors import ConfigError, RuleError
 from sitebackup.layout import DEFAULT_META_CONTAINER
 from sitebackup.naming import container_name_problem
+from sitebackup.rules import parse_setting as parse_exclude_setting
 
 ALLOWED_ROOTS = "BACKUP_ALLOWED_ROOTS"
 CONTAINER = "BACKUP_CONTAINER"
@@ -25,6 +26,7 @@ BLOCK_SIZE_MB = "BACKUP_BLOCK_SIZE_MB"
 UPLOAD_CONCURRENCY = "BACKUP_UPLOAD_CONCURRENCY"
 HTTP_POOL_SIZE = "BACKUP_HTTP_POOL_SIZE"
 META_CONTAINER = "BACKUP_META_CONTAINER"
+EXCLUDE = "BACKUP_EXCLUDE"
 
 DEFAULT_CONTAINER = "backups"
 DEFAULT_PARTITION_SIZE = 500
@@ -55,6 +57,7 @@ class Settings:
     upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
     http_pool_size: int = DEFAULT_HTTP_POOL_SIZE
     meta_container: str = DEFAULT_META_CONTAINER
+    exclude_defaults: tuple[str, ...] = ()
 
 
 def split_roots(value: str) -> list[str]:
@@ -110,7 +113,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"app setting {COMPARE} must be one of {', '.join(COMPARE_MODES)}, got {compare!r}"
         )
+    try:
+        exclude_defaults = parse_exclude_setting(env.get(EXCLUDE) or "")
+    except RuleError as exc:
+        raise ConfigError(f"app setting {EXCLUDE} is not valid: {exc}") from None
     return Settings(
+        exclude_defaults=exclude_defaults,
         allowed_roots=parse_allowed_roots(env.get(ALLOWED_ROOTS) or ""),
         container=container,
         partition_size=_int(env, PARTITION_SIZE, DEFAULT_PARTITION_SIZE, 1, 5000),

@@ -244,6 +244,14 @@ def ensure_container(container: ContainerClient) -> bool:
     return True
 
 
+def container_exists(container: ContainerClient) -> bool:
+    """Whether the container exists, without creating it (a dry run writes nothing)."""
+    try:
+        return container.exists()
+    except Exception as exc:
+        raise failure(exc, f"looking up container '{container.container_name}'") from None
+
+
 def describe(exc: BaseException) -> str:
     """A short, secret-free description of a storage exception."""
     if isinstance(exc, HttpResponseError):

@@ -8,6 +8,7 @@ from typing import Any
 
 MAX_FAILED_LISTED = 20
 MAX_SKIPPED_LISTED = 10
+MAX_RULES_LISTED = 10
 MAX_TEXT = 300
 # The host caps custom status at 16 KB; staying under 8,000 UTF-8 bytes keeps it under that
 # limit however the host counts (UTF-16 doubles ASCII).
@@ -137,6 +138,29 @@ class Scope:
     skipped_entries: int = 0
     skipped: tuple[dict[str, str], ...] = ()
     partitions_total: int = 0
+    rules: dict[str, Any] | None = None  # sitebackup.rules report of the listing
+    dry_run: bool = False
+
+
+def rules_status(rules: dict[str, Any] | None) -> dict[str, Any]:
+    """The rules part of the status: totals and the first rules that matched."""
+    rules = rules or {}
+    return {
+        "rulesTotal": int(rules.get("rulesTotal") or 0),
+        "rulesMatched": int(rules.get("rulesMatched") or 0),
+        "excludedFiles": int(rules.get("excludedFiles") or 0),
+        "excludedDirs": int(rules.get("excludedDirs") or 0),
+        "matched": [
+            {
+                "pattern": clip(item.get("pattern", ""), 100),
+                "source": clip(item.get("source", ""), 60),
+                "files": int(item.get("files") or 0),
+                "dirs": int(item.get("dirs") or 0),
+            }
+            for item in (rules.get("matched") or [])[:MAX_RULES_LISTED]
+            if isinstance(item, dict)
+        ],
+    }
 
 
 def custom_status(
@@ -166,19 +190,26 @@ def custom_status(
         "failed": counts["failed"],
         "container": scope.container,
         "prefix": scope.prefix,
+        "rules": rules_status(scope.rules),
     }
+    if scope.dry_run:
+        status["dryRun"] = True
     return fit(status)
 
 
 def _size(status: dict[str, Any]) -> int:
-    return len(json.dumps(status, ensure_ascii=False).encode("utf-8"))
+    # ASCII-escaped JSON is never shorter than its UTF-8 form, so this bounds both.
+    return len(json.dumps(status))
 
 
 def fit(status: dict[str, Any], limit: int = MAX_STATUS_BYTES) -> dict[str, Any]:
-    """Drop listed entries (skipped first, then failed) until the JSON fits in ``limit``."""
+    """Drop listed entries (skipped, failed, then matched rules) until the JSON fits."""
     status = {**status, "skipped": list(status["skipped"]), "failed": list(status["failed"])}
     while _size(status) > limit and status["skipped"]:
         status["skipped"].pop()
     while _size(status) > limit and status["failed"]:
         status["failed"].pop()
+    rules = status.get("rules")
+    if isinstance(rules, dict) and rules.get("matched") and _size(status) > limit:
+        status["rules"] = {**rules, "matched": []}
     return status

@@ -89,6 +89,8 @@ def test_a_good_request_starts_the_backup_and_answers_202_with_status_urls(site)
         "partitionSize": 500,
         "partitionConcurrency": 4,
         "retry": {"firstIntervalMs": 5000, "maxAttempts": 3},
+        "rules": {"excludeDefaults": [], "exclude": [], "include": [], "ignoreFile": True},
+        "dryRun": False,
     }
 
 

@@ -75,7 +75,7 @@ def test_first_episode_schedules_the_listing_with_retry_and_reports_listing():
     (action,) = state.atomic_actions()
     assert action["actionType"] == 1  # CallActivityWithRetry
     assert action["functionName"] == names.LIST_ACTIVITY
-    assert json.loads(action["input"]) == JOB.descriptor()
+    assert json.loads(action["input"]) == JOB.listing_input()
     assert action["retryOptions"] == {
         "firstRetryIntervalInMilliseconds": 1000,
         "maxNumberOfAttempts": 2,
@@ -330,6 +330,8 @@ def test_a_bare_string_input_backs_up_that_directory_with_defaults():
         "container": "backups",
         "prefix": "www",
         "compare": "checksum",
+        "rules": {"excludeDefaults": [], "exclude": [], "include": [], "ignoreFile": True},
+        "dryRun": False,
     }
 
 
