@@ -10,7 +10,7 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import names
+from sitebackup import function_names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, RequestError, echo
@@ -51,14 +51,14 @@ def _conflict(
 
 async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     requested = req.route_params.get("functionName") or ""
-    startable = {name.lower(): name for name in names.STARTABLE_ORCHESTRATORS}
+    startable = {name.lower(): name for name in function_names.STARTABLE_ORCHESTRATORS}
     name = startable.get(requested.lower())
     if name is None:
         return _json(
             404,
             {
                 "error": f"there is no orchestrator {echo(requested)} to start here; "
-                f"POST to /orchestrators/{names.BACKUP_ORCHESTRATOR}"
+                f"POST to /orchestrators/{function_names.BACKUP_ORCHESTRATOR}"
             },
         )
     try:

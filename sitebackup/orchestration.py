@@ -27,7 +27,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
-from sitebackup import dryrun, names, plan
+from sitebackup import dryrun, function_names, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
@@ -109,7 +109,7 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     stops the partition: no new window starts, and once the current one has settled the
     partition fails with ``BackupHalted`` naming the file and the error.
     """
-    who = names.PARTITION_ORCHESTRATOR
+    who = function_names.PARTITION_ORCHESTRATOR
     value = _input(context, who)
     if not isinstance(value, dict):
         raise JobError(f"{who} input must be an object with 'job' and 'files'")
@@ -122,7 +122,9 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     totals = Totals()
     for window in plan.chunks(files, COPY_WINDOW):
         tasks = [
-            context.call_activity_with_retry(names.COPY_ACTIVITY, retry, {**common, "file": entry})
+            context.call_activity_with_retry(
+                function_names.COPY_ACTIVITY, retry, {**common, "file": entry}
+            )
             for entry in window
         ]
         yield from settle_all(context, tasks)
@@ -139,14 +141,18 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
 
 def _listed(listing: Any) -> dict[str, Any]:
     if not isinstance(listing, dict):
-        raise BackupError(f"{names.LIST_ACTIVITY} returned {type(listing).__name__}, not a listing")
+        raise BackupError(
+            f"{function_names.LIST_ACTIVITY} returned {type(listing).__name__}, not a listing"
+        )
     if listing.get("error"):
         raise BackupError(f"cannot list the files to back up: {listing['error']}")
-    _files(listing.get("files"), names.LIST_ACTIVITY)
+    _files(listing.get("files"), function_names.LIST_ACTIVITY)
     for key in ("unchangedCount", "unchangedBytes"):
         item = listing.get(key, 0)
         if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-            raise BackupError(f"{names.LIST_ACTIVITY} returned a bad {key!r}: {echo(item)}")
+            raise BackupError(
+                f"{function_names.LIST_ACTIVITY} returned a bad {key!r}: {echo(item)}"
+            )
     return listing
 
 
@@ -179,7 +185,7 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     no new wave starts, the partitions still running settle, then the orchestration fails
     with that partition's reason.
     """
-    who = names.BACKUP_ORCHESTRATOR
+    who = function_names.BACKUP_ORCHESTRATOR
     job = _job(_input(context, who), who)
     retry = _retry(job)
     scope = Scope(container=job.container, prefix=job.prefix)
@@ -187,7 +193,7 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
 
     try:
         listing = yield context.call_activity_with_retry(
-            names.LIST_ACTIVITY, retry, job.listing_input()
+            function_names.LIST_ACTIVITY, retry, job.listing_input()
         )
     except Exception as exc:  # the SDK raises a plain Exception for a task that failed
         raise BackupHalted(
@@ -239,7 +245,8 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
         running = [
             context.call_sub_orchestrator(
-                names.PARTITION_ORCHESTRATOR, {**child_input, "index": index, "files": parts[index]}
+                function_names.PARTITION_ORCHESTRATOR,
+                {**child_input, "index": index, "files": parts[index]},
             )
             for index in wave
         ]

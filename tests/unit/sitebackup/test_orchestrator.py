@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import E2_BackupPartition
 import E2_BackupSiteContent
-from sitebackup import names
+from sitebackup import function_names
 from sitebackup.job import Job
 from sitebackup.orchestration import COPY_WINDOW
-from tests.unit.app.episodes import Episodes
+from tests.unit.sitebackup.episodes import Episodes
 
 JOB = Job(
     root="/srv/www",
@@ -57,13 +57,13 @@ def partition_summary(count: int, size: int = 10, skipped: int = 0) -> dict:
 
 
 def backup(job: Job = JOB) -> Episodes:
-    return Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, job.to_input())
+    return Episodes(E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, job.to_input())
 
 
 def listed(run: Episodes, entries: list[dict], skipped: int = 0, unchanged=(0, 0)):
     """Episodes 1-2: the listing is scheduled (id 0) and completes."""
     run.run()
-    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.close(run.scheduled(0, function_names.LIST_ACTIVITY))
     run.open(run.completed(0, listing(entries, skipped, unchanged)))
     return run.run()
 
@@ -74,7 +74,7 @@ def test_first_episode_schedules_the_listing_with_retry_and_reports_listing():
     assert not state.done and state.error is None
     (action,) = state.atomic_actions()
     assert action["actionType"] == 1  # CallActivityWithRetry
-    assert action["functionName"] == names.LIST_ACTIVITY
+    assert action["functionName"] == function_names.LIST_ACTIVITY
     assert json.loads(action["input"]) == JOB.listing_input()
     assert action["retryOptions"] == {
         "firstRetryIntervalInMilliseconds": 1000,
@@ -91,7 +91,7 @@ def test_a_listed_tree_is_fanned_out_in_partitions_one_wave_at_a_time():
     subs = [a for a in state.atomic_actions() if a["actionType"] == 2]
     # 120 files, at most 50 per partition -> 50 + 50 + 20; two partitions per wave.
     assert len(subs) == 2
-    assert {a["functionName"] for a in subs} == {names.PARTITION_ORCHESTRATOR}
+    assert {a["functionName"] for a in subs} == {function_names.PARTITION_ORCHESTRATOR}
     inputs = [json.loads(a["input"]) for a in subs]
     assert [len(i["files"]) for i in inputs] == [50, 50]
     assert [i["index"] for i in inputs] == [0, 1]
@@ -110,8 +110,8 @@ def test_partition_completions_are_summed_and_reported_until_the_output():
     run = backup()
     listed(run, files(120))
     run.close(
-        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
-        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(1, function_names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, function_names.PARTITION_ORCHESTRATOR),
     )
 
     run.open(run.sub_completed(2, partition_summary(50, skipped=10)))
@@ -130,7 +130,7 @@ def test_partition_completions_are_summed_and_reported_until_the_output():
     assert len(json.loads(subs[2]["input"])["files"]) == 20
     assert state.custom_status["filesDone"] == 100 and state.custom_status["bytesDone"] == 1000
 
-    run.close(run.sub_created(3, names.PARTITION_ORCHESTRATOR))
+    run.close(run.sub_created(3, function_names.PARTITION_ORCHESTRATOR))
     run.open(run.sub_completed(3, partition_summary(20)))
     state = run.run()
     assert state.done and state.error is None
@@ -168,8 +168,8 @@ def test_files_the_listing_found_unchanged_count_as_skipped_without_copies():
     assert status["bytesBackedUp"] == 6580 and status["filesCopied"] == 0
 
     run.close(
-        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
-        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(1, function_names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, function_names.PARTITION_ORCHESTRATOR),
     )
     run.open(
         run.sub_completed(1, partition_summary(50)), run.sub_completed(2, partition_summary(10))
@@ -197,7 +197,7 @@ def test_a_rerun_with_nothing_changed_completes_without_a_partition():
 def test_a_listing_with_a_bad_unchanged_count_fails_clearly():
     run = backup()
     run.run()
-    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.close(run.scheduled(0, function_names.LIST_ACTIVITY))
     run.open(run.completed(0, {**listing([]), "unchangedCount": -1}))
     state = run.run()
     assert state.error is not None and "'unchangedCount'" in state.error
@@ -213,8 +213,8 @@ def test_a_failed_partition_stops_the_backup_once_the_wave_has_settled():
     run = backup()
     listed(run, files(120))  # partitions of 50, 50 and 20; two per wave
     run.close(
-        run.sub_created(1, names.PARTITION_ORCHESTRATOR),
-        run.sub_created(2, names.PARTITION_ORCHESTRATOR),
+        run.sub_created(1, function_names.PARTITION_ORCHESTRATOR),
+        run.sub_created(2, function_names.PARTITION_ORCHESTRATOR),
     )
     run.open(
         run.sub_failed(
@@ -250,7 +250,7 @@ def test_a_failed_partition_stops_the_backup_once_the_wave_has_settled():
 def test_a_partition_with_a_bad_summary_stops_the_backup():
     run = backup(Job(root="/srv/www", prefix="www", partition_size=50, partition_concurrency=4))
     listed(run, files(20))
-    run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
+    run.close(run.sub_created(1, function_names.PARTITION_ORCHESTRATOR))
     run.open(run.sub_completed(1, {"filesDone": -1}))
     state = run.run()
 
@@ -261,11 +261,11 @@ def test_a_partition_with_a_bad_summary_stops_the_backup():
 def test_a_listing_that_spends_its_retries_fails_the_backup_with_the_storage_error():
     run = backup(Job(root="/srv/www", prefix="www", retry_max_attempts=1))
     run.run()
-    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.close(run.scheduled(0, function_names.LIST_ACTIVITY))
     run.open(
         run.failed(
             0,
-            names.LIST_ACTIVITY,
+            function_names.LIST_ACTIVITY,
             "StorageError: creating container 'backups': storage refused access; check the "
             "backup storage setting and its permissions (HTTP 403 AuthenticationFailed)",
         )
@@ -287,7 +287,7 @@ def test_a_listing_that_spends_its_retries_fails_the_backup_with_the_storage_err
 def test_a_listing_error_fails_the_backup_with_the_reason():
     run = backup()
     run.run()
-    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.close(run.scheduled(0, function_names.LIST_ACTIVITY))
     run.open(run.completed(0, {"error": "cannot back up '/srv/www': the path does not exist"}))
     state = run.run()
 
@@ -304,7 +304,7 @@ def test_bad_input_fails_with_a_message_naming_the_orchestrator_and_the_field():
         ({"root": "/srv", "partitionSize": 0}, "'partitionSize' must be a positive integer"),
         (42, "must be a JSON object or a string"),
     ):
-        state = Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, value).run()
+        state = Episodes(E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, value).run()
         assert state.error is not None, value
         assert state.error.startswith("E2_BackupSiteContent input is not valid"), state.error
         assert expected in state.error
@@ -314,7 +314,7 @@ def test_bad_input_fails_with_a_message_naming_the_orchestrator_and_the_field():
 def test_input_that_is_not_json_fails_clearly():
     run = Episodes(
         E2_BackupSiteContent.main,
-        names.BACKUP_ORCHESTRATOR,
+        function_names.BACKUP_ORCHESTRATOR,
         None,
         raw_input=json.dumps("not json"),
     )
@@ -323,7 +323,9 @@ def test_input_that_is_not_json_fails_clearly():
 
 
 def test_a_bare_string_input_backs_up_that_directory_with_defaults():
-    state = Episodes(E2_BackupSiteContent.main, names.BACKUP_ORCHESTRATOR, "/srv/www/").run()
+    state = Episodes(
+        E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, "/srv/www/"
+    ).run()
     (action,) = state.atomic_actions()
     assert json.loads(action["input"]) == {
         "root": "/srv/www/",
@@ -340,7 +342,7 @@ def test_custom_status_stays_small_with_many_long_failures():
     # 40 files make one partition; it reports every file failed, with long paths and errors.
     entries = [{"path": "x" * 250 + f"/{i}", "size": 1, "mtimeNs": 1} for i in range(40)]
     listed(run, entries, skipped=500)
-    run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
+    run.close(run.sub_created(1, function_names.PARTITION_ORCHESTRATOR))
     summary = {
         **partition_summary(0),
         "filesDone": 40,
@@ -364,7 +366,7 @@ def test_custom_status_stays_small_with_many_long_failures():
 def partition(entries: list[dict], max_attempts: int = 2, **extra) -> Episodes:
     return Episodes(
         E2_BackupPartition.main,
-        names.PARTITION_ORCHESTRATOR,
+        function_names.PARTITION_ORCHESTRATOR,
         {
             "job": JOB.descriptor(),
             "retry": {"firstIntervalMs": 1000, "maxAttempts": max_attempts},
@@ -386,7 +388,7 @@ def test_a_partition_schedules_one_copy_with_retry_per_file():
 
     copies = state.atomic_actions()
     assert [a["actionType"] for a in copies] == [1, 1, 1]
-    assert {a["functionName"] for a in copies} == {names.COPY_ACTIVITY}
+    assert {a["functionName"] for a in copies} == {function_names.COPY_ACTIVITY}
     assert [json.loads(a["input"]) for a in copies] == [
         {"job": JOB.descriptor(), "file": entry} for entry in entries
     ]
@@ -406,9 +408,12 @@ def test_a_failed_copy_is_retried_by_the_host_and_its_success_counts():
     entries = files(2)
     run = partition(entries)
     run.run()
-    run.close(run.scheduled(0, names.COPY_ACTIVITY), run.scheduled(1, names.COPY_ACTIVITY))
+    run.close(
+        run.scheduled(0, function_names.COPY_ACTIVITY),
+        run.scheduled(1, function_names.COPY_ACTIVITY),
+    )
     run.open(
-        run.failed(0, names.COPY_ACTIVITY, "StorageError: HTTP 503 ServerBusy"),
+        run.failed(0, function_names.COPY_ACTIVITY, "StorageError: HTTP 503 ServerBusy"),
         run.completed(1, copied(entries[1], "skipped")),
     )
     state = run.run()
@@ -419,7 +424,7 @@ def test_a_failed_copy_is_retried_by_the_host_and_its_success_counts():
     run.close(created)
     run.open(fired)
     assert not run.run().done
-    run.close(run.scheduled(3, names.COPY_ACTIVITY))
+    run.close(run.scheduled(3, function_names.COPY_ACTIVITY))
     run.open(run.completed(3, copied(entries[0])))
     state = run.run()
 
@@ -434,7 +439,7 @@ def test_a_partition_copies_in_windows_and_sums_them():
     state = run.run()
     assert len(state.atomic_actions()) == COPY_WINDOW  # one window in flight, not every file
 
-    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
+    run.close(*(run.scheduled(i, function_names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
     run.open(*(run.completed(i, copied(entries[i])) for i in range(COPY_WINDOW - 1)))
     state = run.run()
     assert not state.done and len(state.atomic_actions()) == COPY_WINDOW  # the window waits
@@ -447,7 +452,7 @@ def test_a_partition_copies_in_windows_and_sums_them():
     assert len(copies) == COPY_WINDOW + 4
     assert [json.loads(a["input"])["file"] for a in copies[COPY_WINDOW:]] == entries[COPY_WINDOW:]
 
-    run.close(*(run.scheduled(COPY_WINDOW + i, names.COPY_ACTIVITY) for i in range(4)))
+    run.close(*(run.scheduled(COPY_WINDOW + i, function_names.COPY_ACTIVITY) for i in range(4)))
     run.open(*(run.completed(COPY_WINDOW + i, copied(entries[COPY_WINDOW + i])) for i in range(4)))
     state = run.run()
     assert state.done and state.error is None
@@ -464,9 +469,9 @@ def test_a_copy_failing_every_attempt_stops_the_partition_once_its_window_settle
     entries = files(COPY_WINDOW + 4)
     run = partition(entries)
     run.run()
-    run.close(*(run.scheduled(i, names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
+    run.close(*(run.scheduled(i, function_names.COPY_ACTIVITY) for i in range(COPY_WINDOW)))
     run.open(
-        run.failed(1, names.COPY_ACTIVITY, "StorageError: storage unreachable"),
+        run.failed(1, function_names.COPY_ACTIVITY, "StorageError: storage unreachable"),
         *(run.completed(i, copied(entries[i])) for i in range(COPY_WINDOW) if i not in (1, 2)),
     )
     run.run()
@@ -474,8 +479,8 @@ def test_a_copy_failing_every_attempt_stops_the_partition_once_its_window_settle
     run.close(created)
     run.open(fired)
     run.run()
-    run.close(run.scheduled(COPY_WINDOW + 1, names.COPY_ACTIVITY))
-    run.open(run.failed(COPY_WINDOW + 1, names.COPY_ACTIVITY, STORAGE_DOWN))
+    run.close(run.scheduled(COPY_WINDOW + 1, function_names.COPY_ACTIVITY))
+    run.open(run.failed(COPY_WINDOW + 1, function_names.COPY_ACTIVITY, STORAGE_DOWN))
     run.run()
     # After the last attempt DTFx waits on one more (immediate) timer before giving up.
     created, fired = run.timer(COPY_WINDOW + 2, run.now)
@@ -499,7 +504,10 @@ def test_a_file_reported_failed_by_the_activity_is_counted_as_failed():
     entries = files(2)
     run = partition(entries)
     run.run()
-    run.close(run.scheduled(0, names.COPY_ACTIVITY), run.scheduled(1, names.COPY_ACTIVITY))
+    run.close(
+        run.scheduled(0, function_names.COPY_ACTIVITY),
+        run.scheduled(1, function_names.COPY_ACTIVITY),
+    )
     run.open(
         run.completed(0, copied(entries[0])),
         run.completed(
@@ -522,7 +530,7 @@ def test_an_empty_partition_returns_an_empty_summary():
 def test_a_partition_with_a_malformed_file_list_fails_clearly():
     run = Episodes(
         E2_BackupPartition.main,
-        names.PARTITION_ORCHESTRATOR,
+        function_names.PARTITION_ORCHESTRATOR,
         {"job": JOB.descriptor(), "files": [{"path": 3}]},
     )
     state = run.run()

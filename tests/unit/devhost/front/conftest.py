@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from devhost.functions.app import FunctionApp
-from tests.unit.front.serving import load
+from tests.unit.devhost.front.serving import load
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import json
 from devhost.contracts import RuntimeStatus
 from devhost.front.http import client_binding, routing_path
 from devhost.functions.app import FunctionApp
-from tests.unit.front.serving import WEBHOOK, Front, run
+from tests.unit.devhost.front.serving import WEBHOOK, Front, run
 
 
 def test_client_binding_is_the_extensions_json() -> None:

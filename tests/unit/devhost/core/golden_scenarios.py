@@ -1,6 +1,6 @@
 """Orchestrators and scenarios behind the golden histories in ``tests/golden``.
 
-Run ``python -m tests.unit.host.golden_scenarios`` to record them again after a deliberate
+Run ``python -m tests.unit.devhost.core.golden_scenarios`` to record them again after a deliberate
 change of the replay core; ``test_golden.py`` replays them on every run.
 """
 
@@ -20,7 +20,7 @@ import azure.durable_functions as df
 from devhost.core import history as h
 from tests.support.driver import Driver, Instance
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parents[3] / "golden"
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from backup_client.api import BackupApi
 from backup_client.cli import main
 from backup_client.errors import AlreadyRunning, ApiError, HostUnreachable, InstanceNotFound
 from backup_client.follow import follow
-from tests.unit.client.scripted_server import (
+from tests.unit.backup_client.scripted_server import (
     Answer,
     ScriptedServer,
     scripted_server,

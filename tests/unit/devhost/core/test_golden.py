@@ -19,7 +19,7 @@ from devhost.contracts import RuntimeStatus
 from devhost.core import history as h
 from devhost.core.replay import decide
 from tests.support.driver import invoke_orchestrator
-from tests.unit.host.golden_scenarios import GOLDEN_DIR, ORCHESTRATORS, SCENARIOS
+from tests.unit.devhost.core.golden_scenarios import GOLDEN_DIR, ORCHESTRATORS, SCENARIOS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -118,5 +118,5 @@ def test_recording_the_scenario_again_gives_the_committed_file(name: str):
     committed = json.loads((GOLDEN_DIR / f"{name}.json").read_text())
     assert recorded == committed, (
         f"{name}: the driver or the replay core now records a different history; if that is "
-        "intended, run `python -m tests.unit.host.golden_scenarios` and review the diff"
+        "intended, run `python -m tests.unit.devhost.core.golden_scenarios` and review the diff"
     )

@@ -8,7 +8,7 @@ import azure.durable_functions as df
 
 from devhost.core import history as h
 from devhost.core.outcome import outcome_from_exception, outcome_from_result
-from tests.unit.host.builders import T0
+from tests.unit.devhost.core.builders import T0
 
 
 def _first_episode() -> str:

@@ -9,7 +9,7 @@ import pytest
 from devhost.contracts import RuntimeStatus
 from devhost.front.queries import query_datetime
 from devhost.functions.app import FunctionApp
-from tests.unit.front.serving import WEBHOOK, Front, run
+from tests.unit.devhost.front.serving import WEBHOOK, Front, run
 
 CHECK_STATUS_KEYS = [
     "id",

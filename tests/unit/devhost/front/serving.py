@@ -15,9 +15,9 @@ from devhost.config import read_host_json
 from devhost.front.http import HostServer
 from devhost.functions.app import FunctionApp, load_app
 from devhost.runner import close_sdk_session
-from tests.unit.front.fake_hub import FakeHub
+from tests.unit.devhost.front.fake_hub import FakeHub
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[3] / "apps"
 WEBHOOK = "/runtime/webhooks/durabletask"
 
 

@@ -10,7 +10,7 @@ import pytest
 from devhost.contracts import OrchestratorOutcome, RuntimeStatus
 from devhost.core import history as h
 from devhost.core.replay import ReplayError
-from tests.unit.host.builders import (
+from tests.unit.devhost.core.builders import (
     T0,
     History,
     activity,

@@ -13,7 +13,7 @@ from devhost.functions.app import FunctionApp, load_app
 from devhost.functions.bindings import FunctionKind
 from devhost.functions.worker import HttpInvocation
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[3] / "apps"
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
 

@@ -12,7 +12,7 @@ from devhost.contracts import OrchestratorOutcome, RuntimeStatus
 from devhost.core import history as h
 from devhost.core.replay import decide
 from tests.support.driver import Driver
-from tests.unit.host.builders import T0, activity, state, when_all
+from tests.unit.devhost.core.builders import T0, activity, state, when_all
 
 WIDTH = 10_000
 

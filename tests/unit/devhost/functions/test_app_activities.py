@@ -13,7 +13,7 @@ from devhost.contracts import ActivityOutcome
 from devhost.functions.app import ActivityThreads, FunctionApp, load_app
 from devhost.functions.worker import InvocationIds
 
-FEATURES = Path(__file__).resolve().parents[2] / "apps" / "features"
+FEATURES = Path(__file__).resolve().parents[3] / "apps" / "features"
 
 # A small app of its own: activities the shared test apps do not have.
 FUNCTIONS = {

@@ -1,1 +1,0 @@
-"""Unit tests of the host front: config, bindings, routes, status JSON, app loader, HTTP API."""
