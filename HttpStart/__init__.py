@@ -10,28 +10,18 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import function_names
+from sitebackup import function_names, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, RequestError, echo
 
 log = logging.getLogger(__name__)
 
-_ACTIVE = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
-
 
 def _json(status: int, body: dict) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps(body), status_code=status, headers={"Content-Type": "application/json"}
     )
-
-
-async def _active_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
-    """The runtime status of the instance when it is still running, else None."""
-    status = await client.get_status(instance_id)
-    runtime = getattr(status, "runtime_status", None)
-    value = getattr(runtime, "value", runtime)
-    return value if status and value in _ACTIVE else None
 
 
 def _conflict(
@@ -74,24 +64,13 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     client = df.DurableOrchestrationClient(starter)
     instance_id = start.instance_id
     try:
-        runtime = await _active_status(client, instance_id)
-    except Exception:
-        log.exception("could not read the status of %s", instance_id)
+        outcome = await starting.start_once(client, name, instance_id, start.job.to_input())
+    except starting.HostUnavailable:
         return _json(503, {"error": "the Durable Functions host did not answer; try again"})
-    if runtime:
-        return _conflict(client, instance_id, runtime)
-    try:
-        await client.start_new(name, instance_id, start.job.to_input())
-    except Exception:
-        # Another request may have started the same backup between our check and our start.
-        try:
-            runtime = await _active_status(client, instance_id)
-        except Exception:
-            runtime = None
-        if runtime:
-            return _conflict(client, instance_id, runtime)
-        log.exception("could not start %s", instance_id)
+    except starting.StartRefused:
         return _json(502, {"error": "the Durable Functions host refused to start the backup"})
+    if outcome.running:
+        return _conflict(client, instance_id, outcome.running)
     log.info(
         "started %s: %s -> %s/%s",
         instance_id,

@@ -1,0 +1,74 @@
+"""Start an orchestration at most once per instance id, through the durable client.
+
+Shared by the HTTP starter and the scheduled backup, so both refuse a second backup of a
+destination the same way: look up the instance, start it when nothing of that id runs, and
+when the start fails, look again (another caller may have started it in between).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+log = logging.getLogger(__name__)
+
+ACTIVE = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+
+
+class HostUnavailable(Exception):
+    """The Durable Functions host did not answer a status lookup."""
+
+
+class StartRefused(Exception):
+    """The Durable Functions host refused the start, and nothing of that id runs."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    instance_id: str
+    running: str | None = None  # the runtime status of an instance already active, if any
+
+    @property
+    def started(self) -> bool:
+        return self.running is None
+
+
+async def active_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
+    """The runtime status of the instance when it is still running, else None."""
+    status = await client.get_status(instance_id)
+    runtime = getattr(status, "runtime_status", None)
+    value = getattr(runtime, "value", runtime)
+    return value if status and value in ACTIVE else None
+
+
+async def start_once(
+    client: df.DurableOrchestrationClient, name: str, instance_id: str, value: Any
+) -> Outcome:
+    """Start ``name`` as ``instance_id`` unless an instance of that id is active.
+
+    Raises HostUnavailable when the first lookup fails, StartRefused when the start failed
+    and no instance of that id turned out to be running.
+    """
+    try:
+        runtime = await active_status(client, instance_id)
+    except Exception as exc:
+        log.exception("could not read the status of %s", instance_id)
+        raise HostUnavailable(instance_id) from exc
+    if runtime:
+        return Outcome(instance_id, runtime)
+    try:
+        await client.start_new(name, instance_id, value)
+    except Exception as exc:
+        # Another caller may have started the same instance between our check and our start.
+        try:
+            runtime = await active_status(client, instance_id)
+        except Exception:
+            runtime = None
+        if runtime:
+            return Outcome(instance_id, runtime)
+        log.exception("could not start %s", instance_id)
+        raise StartRefused(instance_id) from exc
+    return Outcome(instance_id)
