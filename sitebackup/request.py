@@ -33,41 +33,61 @@ class StartRequest:
     instance_id: str
 
 
-def parse_body(body: bytes) -> dict[str, Any]:
-    """The request body as an options dict (a bare JSON string becomes ``{"path": ...}``)."""
+def decode(body: bytes, usage: str = _USAGE) -> Any:
+    """The request body as JSON; RequestError (with ``usage``) when it is not."""
     if not body or not body.strip():
-        raise RequestError(f"the request body is empty: {_USAGE}")
+        raise RequestError(f"the request body is empty: {usage}")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError("the request body is not UTF-8 text: send JSON") from None
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RequestError(
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column "
-            f"{exc.colno}): {_USAGE}"
+            f"{exc.colno}): {usage}"
         ) from None
     except RecursionError:
         # The decoder recurses once per nesting level; no backup request nests deeply.
-        raise RequestError(f"the request body nests JSON too deeply: {_USAGE}") from None
+        raise RequestError(f"the request body nests JSON too deeply: {usage}") from None
     except ValueError as exc:
         # Also JSON, yet not decodable here: e.g. an integer beyond Python's digit limit.
         raise RequestError(
-            f"the request body cannot be decoded ({str(exc)[:100]}): {_USAGE}"
+            f"the request body cannot be decoded ({str(exc)[:100]}): {usage}"
         ) from None
+
+
+def check_options(value: Any, known: tuple[str, ...], usage: str) -> dict[str, Any]:
+    """``value`` as an options object with only ``known`` keys; RequestError otherwise."""
+    if not isinstance(value, dict):
+        raise RequestError(
+            f"the request body must be a JSON object, got {_json_type(value)}: {usage}"
+        )
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise RequestError(
+            f"unknown option(s) {', '.join(map(echo, unknown[:5]))}; known options: "
+            f"{', '.join(known)}"
+        )
+    return value
+
+
+def parse_body_object(body: bytes, known: tuple[str, ...], usage: str) -> dict[str, Any]:
+    """The request body as a JSON object with only ``known`` options."""
+    return check_options(decode(body, usage), known, usage)
+
+
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The request body as an options dict (a bare JSON string becomes ``{"path": ...}``)."""
+    value = decode(body)
     if isinstance(value, str):
         return {"path": value}
     if not isinstance(value, dict):
         raise RequestError(
             f"the request body must be a JSON string or object, got {_json_type(value)}: {_USAGE}"
         )
-    unknown = sorted(set(value) - set(OPTIONS))
-    if unknown:
-        raise RequestError(
-            f"unknown option(s) {', '.join(map(echo, unknown[:5]))}; known options: "
-            f"{', '.join(OPTIONS)}"
-        )
+    value = check_options(value, OPTIONS, _USAGE)
     if "path" not in value:
         raise RequestError(f"'path' is missing: {_USAGE}")
     return value

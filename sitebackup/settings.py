@@ -16,6 +16,7 @@ from sitebackup.naming import container_name_problem
 from sitebackup.rules import parse_setting as parse_exclude_setting
 
 ALLOWED_ROOTS = "BACKUP_ALLOWED_ROOTS"
+RESTORE_ROOTS = "BACKUP_RESTORE_ROOTS"
 CONTAINER = "BACKUP_CONTAINER"
 PARTITION_SIZE = "BACKUP_PARTITION_SIZE"
 PARTITION_CONCURRENCY = "BACKUP_PARTITION_CONCURRENCY"
@@ -47,6 +48,7 @@ DEFAULT_COMPARE = "checksum"
 @dataclass(frozen=True)
 class Settings:
     allowed_roots: tuple[str, ...] = ()
+    restore_roots: tuple[str, ...] = ()
     container: str = DEFAULT_CONTAINER
     partition_size: int = DEFAULT_PARTITION_SIZE
     partition_concurrency: int = DEFAULT_PARTITION_CONCURRENCY
@@ -68,13 +70,13 @@ def split_roots(value: str) -> list[str]:
     return [entry.strip() for entry in entries if entry.strip()]
 
 
-def parse_allowed_roots(value: str) -> tuple[str, ...]:
+def parse_allowed_roots(value: str, setting: str = ALLOWED_ROOTS) -> tuple[str, ...]:
     """Resolved (``realpath``) allowed roots; raises ConfigError for a relative entry."""
     roots: list[str] = []
     for entry in split_roots(value):
         if "\x00" in entry or not os.path.isabs(entry):
             raise ConfigError(
-                f"app setting {ALLOWED_ROOTS} must list absolute directories, got {entry!r}"
+                f"app setting {setting} must list absolute directories, got {entry!r}"
             )
         resolved = os.path.realpath(entry)
         if resolved not in roots:
@@ -120,6 +122,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         exclude_defaults=exclude_defaults,
         allowed_roots=parse_allowed_roots(env.get(ALLOWED_ROOTS) or ""),
+        restore_roots=parse_allowed_roots(env.get(RESTORE_ROOTS) or "", RESTORE_ROOTS),
         container=container,
         partition_size=_int(env, PARTITION_SIZE, DEFAULT_PARTITION_SIZE, 1, 5000),
         partition_concurrency=_int(

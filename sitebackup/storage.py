@@ -203,6 +203,10 @@ def service_client(
             "retry_policy": retry_policy(),
             "max_single_put_size": single_put_size,
             "max_block_size": block_size,
+            # Downloads (restore) hold one such chunk in memory per connection; the SDK's
+            # 32 MiB first request would multiply by every concurrent activity.
+            "max_single_get_size": block_size,
+            "max_chunk_get_size": block_size,
         }
         try:
             if target.secret is not None:

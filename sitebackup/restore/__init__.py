@@ -1,0 +1,1 @@
+"""Restore: bring a snapshot back from storage into a directory, safely and resumably."""

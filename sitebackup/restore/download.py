@@ -1,0 +1,289 @@
+"""Restore one file: stream its stored content into a temporary file beside it, check, rename.
+
+The order is what makes a restore crash-safe and resumable:
+
+1. the name is checked (``names``) and its folder opened without following links (``target``);
+2. an existing file is compared first: identical (size + MD5) means nothing to do;
+3. the content is streamed with bounded memory into ``<folder>/<temporary name>``, created
+   with ``O_EXCL | O_NOFOLLOW`` (a stale one from a crashed attempt is removed first);
+4. size and MD5 of what arrived are checked against the manifest, the mtime is set on the
+   temporary file, and only then is it renamed over the real name, in one step.
+
+A crash at any point leaves either the old file or the complete new one under the real
+name, plus at most a temporary file the next attempt (or the final sweep) removes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient
+
+from sitebackup.errors import BackupError, echo
+from sitebackup.restore import names, target
+from sitebackup.storage import describe, failure, is_file_specific
+
+log = logging.getLogger(__name__)
+
+RESTORED = "restored"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+# What to do with a file that already exists in the target and differs from the snapshot
+# (an identical one is always left alone, which is what lets a re-run finish a restore).
+EXISTING_MODES = ("refuse", "skip", "overwrite")
+DEFAULT_EXISTING = "refuse"
+
+HASH_CHUNK = 1024 * 1024
+_FILE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One file of a snapshot, resolved to the stored content that holds it."""
+
+    path: str  # relative, '/'-separated, untrusted
+    size: int
+    md5: bytes  # the manifest's MD5 of the file's content
+    mtime_ns: int
+    blob: str  # blob name in the backup container
+    snapshot: str | None = None  # blob snapshot id, None for the current blob
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size": self.size,
+            "md5": base64.b64encode(self.md5).decode("ascii"),
+            "mtimeNs": self.mtime_ns,
+            "blob": self.blob,
+            "snapshot": self.snapshot,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Wanted:
+        """ValueError when ``value`` is not a file to restore."""
+        if not isinstance(value, dict):
+            raise ValueError("a file to restore must be an object")
+        path, blob, snapshot = value.get("path"), value.get("blob"), value.get("snapshot")
+        size, mtime_ns = value.get("size"), value.get("mtimeNs")
+        if not isinstance(path, str) or not isinstance(blob, str) or not blob:
+            raise ValueError("'path' and 'blob' must be strings")
+        if snapshot is not None and not isinstance(snapshot, str):
+            raise ValueError("'snapshot' must be a string or null")
+        for key, item in (("size", size), ("mtimeNs", mtime_ns)):
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise ValueError(f"{key!r} must be a non-negative integer")
+        try:
+            md5 = base64.b64decode(value.get("md5") or "", validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            md5 = b""
+        if len(md5) != 16:
+            raise ValueError("'md5' must be a base64 MD5 digest")
+        return cls(path, size, md5, mtime_ns, blob, snapshot)
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: str
+    status: str
+    bytes: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "bytes": self.bytes, "error": self.error}
+
+
+class Raced(BackupError):
+    """A duplicate attempt of the same download replaced our temporary file: try again."""
+
+
+class _Mismatch(Exception):
+    """What arrived is not what the manifest describes (size or MD5)."""
+
+
+def _file_md5(parent_fd: int, leaf: str) -> bytes | None:
+    try:
+        fd = os.open(leaf, _READ_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        return None
+    digest = hashlib.md5(usedforsecurity=False)
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        while chunk := stream.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.digest()
+
+
+class _HashingWriter:
+    """A write-only stream onto a file descriptor that hashes what passes, in order."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.digest = hashlib.md5(usedforsecurity=False)
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        while view:
+            done = os.write(self.fd, view)
+            view = view[done:]
+        self.written += len(data)
+        return len(data)
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+
+def _fetch(container: ContainerClient, wanted: Wanted, fd: int) -> None:
+    """Stream the stored content into ``fd``; _Mismatch when it is not the manifest's file."""
+    blob = container.get_blob_client(wanted.blob, snapshot=wanted.snapshot)
+    # One connection: the content arrives in order and is hashed as it is written, so the
+    # file is never read back. Memory: one chunk (the client's max_chunk_get_size).
+    downloader = blob.download_blob(max_concurrency=1)
+    if downloader.size != wanted.size:
+        raise _Mismatch(
+            f"the stored content has {downloader.size} bytes, the snapshot says {wanted.size}"
+        )
+    writer = _HashingWriter(fd)
+    downloader.readinto(writer)
+    if writer.written != wanted.size:
+        raise _Mismatch(f"{writer.written} bytes arrived, the snapshot says {wanted.size}")
+    if writer.digest.digest() != wanted.md5:
+        raise _Mismatch("the stored content's MD5 differs from the snapshot's")
+
+
+def _create_temp(parent_fd: int, temp: str) -> int:
+    try:
+        return os.open(temp, _FILE_FLAGS, 0o666, dir_fd=parent_fd)
+    except FileExistsError:
+        # Left by an attempt that crashed (or a duplicate of this one, which then fails its
+        # rename below and is retried): the content is fetched again either way.
+        os.unlink(temp, dir_fd=parent_fd)
+        return os.open(temp, _FILE_FLAGS, 0o666, dir_fd=parent_fd)
+
+
+def _still_ours(parent_fd: int, temp: str, fd: int) -> bool:
+    try:
+        return os.stat(temp, dir_fd=parent_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _write(container: ContainerClient, wanted: Wanted, parent_fd: int, leaf: str) -> None:
+    temp = names.temp_name(leaf)
+    fd = _create_temp(parent_fd, temp)
+    renamed = False
+    try:
+        _fetch(container, wanted, fd)
+        os.utime(fd, ns=(wanted.mtime_ns, wanted.mtime_ns))
+        if not _still_ours(parent_fd, temp, fd):
+            raise Raced(f"another attempt replaced the temporary file of {echo(wanted.path)}")
+        os.rename(temp, leaf, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        renamed = True
+    finally:
+        os.close(fd)
+        if not renamed and _exists(parent_fd, temp):
+            os.unlink(temp, dir_fd=parent_fd)
+
+
+def _exists(parent_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _existing(parent_fd: int, leaf: str, wanted: Wanted, existing: str) -> Restored | None:
+    """The outcome when the file is there already, or None to write it."""
+    kind, info = target.leaf_kind(parent_fd, leaf)
+    if kind == "absent":
+        return None
+    if kind != "file":
+        name = {"link": "a symbolic link", "folder": "a folder"}.get(kind, "not a regular file")
+        return Restored(
+            wanted.path, FAILED, error=f"the target holds {name} of this name; move it away first"
+        )
+    assert info is not None
+    if info.st_size == wanted.size and _file_md5(parent_fd, leaf) == wanted.md5:
+        if info.st_mtime_ns != wanted.mtime_ns:
+            os.utime(
+                leaf, ns=(wanted.mtime_ns, wanted.mtime_ns), dir_fd=parent_fd, follow_symlinks=False
+            )
+        return Restored(wanted.path, SKIPPED, bytes=wanted.size)
+    if existing == "overwrite":
+        return None
+    if existing == "skip":
+        return Restored(wanted.path, SKIPPED, bytes=0)
+    return Restored(
+        wanted.path,
+        FAILED,
+        error="a different file of this name exists in the target; restore with overwrite "
+        "to replace it",
+    )
+
+
+def restore_file(
+    container: ContainerClient, target_fd: int, wanted: Wanted, existing: str = DEFAULT_EXISTING
+) -> Restored:
+    """Restore ``wanted`` below the folder ``target_fd``.
+
+    Problems of this one file (an unsafe name, a link in the way, a differing file in refuse
+    mode, stored content missing or not matching the snapshot) come back ``failed``; storage
+    trouble that another attempt may cure raises ``StorageError``.
+    """
+    try:
+        parts = names.segments(wanted.path)
+    except names.NameRefused as exc:
+        return Restored(wanted.path, FAILED, error=f"refused: {exc}")
+    try:
+        parent_fd = target.open_parent(target_fd, parts)
+    except names.NameRefused as exc:
+        return Restored(wanted.path, FAILED, error=f"refused: {exc}")
+    except OSError as exc:
+        return Restored(wanted.path, FAILED, error=f"cannot create its folder: {exc.strerror}")
+    try:
+        outcome = _existing(parent_fd, parts[-1], wanted, existing)
+        if outcome is not None:
+            return outcome
+        _write(container, wanted, parent_fd, parts[-1])
+        return Restored(wanted.path, RESTORED, bytes=wanted.size)
+    except _Mismatch as exc:
+        return Restored(wanted.path, FAILED, error=f"not restored: {exc}")
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) == "ContainerNotFound":
+            raise failure(exc, f"downloading {echo(wanted.blob)}") from None
+        return Restored(wanted.path, FAILED, error="its stored content is missing from storage")
+    except AzureError as exc:
+        if is_file_specific(exc):
+            return Restored(wanted.path, FAILED, error=f"storage refused it: {describe(exc)}")
+        raise failure(exc, f"downloading {echo(wanted.blob)}") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return Restored(wanted.path, FAILED, error=f"cannot write it: {reason}")
+    finally:
+        os.close(parent_fd)
