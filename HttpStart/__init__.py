@@ -1,9 +1,12 @@
-"""HTTP starter: POST /orchestrators/E2_BackupSiteContent with the directory to back up.
+"""HTTP starter: POST /orchestrators/E2_BackupSiteContent with the directory to back up, or
+POST /orchestrators/E2_RestoreSnapshot with the snapshot to restore and the target folder.
 
 Checks the request completely before anything starts (400/404 with a JSON ``error``), runs
-at most one backup per destination (409 while one runs), answers 202 with the status URLs.
+at most one backup per destination and one restore per target folder (409 while one runs),
+answers 202 with the status URLs.
 """
 
+import asyncio
 import json
 import logging
 
@@ -13,9 +16,15 @@ import azure.functions as func
 from sitebackup import function_names, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
-from sitebackup.errors import ConfigError, RequestError, echo
+from sitebackup.errors import ConfigError, RequestError, StorageError, echo
+from sitebackup.restore import start as restore_start
 
 log = logging.getLogger(__name__)
+
+_WHAT_RUNS = {
+    function_names.BACKUP_ORCHESTRATOR: "a backup of this directory to this destination",
+    function_names.RESTORE_ORCHESTRATOR: "a restore into this folder",
+}
 
 
 def _json(status: int, body: dict) -> func.HttpResponse:
@@ -25,11 +34,11 @@ def _json(status: int, body: dict) -> func.HttpResponse:
 
 
 def _conflict(
-    client: df.DurableOrchestrationClient, instance_id: str, runtime: str
+    client: df.DurableOrchestrationClient, instance_id: str, runtime: str, name: str
 ) -> func.HttpResponse:
     body = {
         "error": (
-            f"a backup of this directory to this destination is already {runtime.lower()} "
+            f"{_WHAT_RUNS[name]} is already {runtime.lower()} "
             f"(instance {instance_id}); follow it with statusQueryGetUri, or terminate it "
             "before starting again"
         ),
@@ -48,7 +57,8 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
             404,
             {
                 "error": f"there is no orchestrator {echo(requested)} to start here; "
-                f"POST to /orchestrators/{function_names.BACKUP_ORCHESTRATOR}"
+                f"POST to /orchestrators/{function_names.BACKUP_ORCHESTRATOR} or "
+                f"/orchestrators/{function_names.RESTORE_ORCHESTRATOR}"
             },
         )
     try:
@@ -57,9 +67,16 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         log.error("configuration problem: %s", exc)
         return _json(500, {"error": f"the app is misconfigured: {exc}"})
     try:
-        start = start_request.parse(req.get_body(), settings)
+        if name == function_names.RESTORE_ORCHESTRATOR:
+            # Choosing the snapshot reads storage: off the event loop.
+            start = await asyncio.to_thread(restore_start.parse, req.get_body(), settings)
+        else:
+            start = start_request.parse(req.get_body(), settings)
     except RequestError as exc:
         return _json(400, {"error": str(exc)})
+    except (StorageError, ConfigError) as exc:
+        log.error("cannot check the request: %s", exc)
+        return _json(503, {"error": f"cannot read the backup storage now: {exc}"})
 
     client = df.DurableOrchestrationClient(starter)
     instance_id = start.instance_id
@@ -68,14 +85,8 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     except starting.HostUnavailable:
         return _json(503, {"error": "the Durable Functions host did not answer; try again"})
     except starting.StartRefused:
-        return _json(502, {"error": "the Durable Functions host refused to start the backup"})
+        return _json(502, {"error": "the Durable Functions host refused to start it"})
     if outcome.running:
-        return _conflict(client, instance_id, outcome.running)
-    log.info(
-        "started %s: %s -> %s/%s",
-        instance_id,
-        start.job.root,
-        start.job.container,
-        start.job.prefix,
-    )
+        return _conflict(client, instance_id, outcome.running, name)
+    log.info("started %s (%s): %s", instance_id, name, start.job.descriptor())
     return client.create_check_status_response(req, instance_id)

@@ -7,6 +7,13 @@ PARTITION_ORCHESTRATOR = "E2_BackupPartition"
 LIST_ACTIVITY = "E2_GetFileList"
 COPY_ACTIVITY = "E2_CopyFileToBlob"
 
+RESTORE_ORCHESTRATOR = "E2_RestoreSnapshot"
+RESTORE_PARTITION_ORCHESTRATOR = "E2_RestorePartition"
+PREPARE_RESTORE_ACTIVITY = "E2_PrepareRestore"
+READ_RESTORE_PAGE_ACTIVITY = "E2_ReadRestorePage"
+RESTORE_FILE_ACTIVITY = "E2_RestoreFile"
+FINISH_RESTORE_ACTIVITY = "E2_FinishRestore"
+
 # Orchestrators the HTTP starter may start. The partition orchestrator only makes sense as a
 # child of a backup, so it is deliberately not startable from outside.
-STARTABLE_ORCHESTRATORS = (BACKUP_ORCHESTRATOR,)
+STARTABLE_ORCHESTRATORS = (BACKUP_ORCHESTRATOR, RESTORE_ORCHESTRATOR)

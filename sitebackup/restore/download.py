@@ -15,18 +15,19 @@ name, plus at most a temporary file the next attempt (or the final sweep) remove
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.storage.blob import ContainerClient
+from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
+from azure.storage.blob import ContainerClient, StorageStreamDownloader
 
-from sitebackup.errors import BackupError, echo
+from sitebackup import snapshot_store
+from sitebackup.errors import BackupError, NamingError, echo
+from sitebackup.manifest import Entry
+from sitebackup.naming import blob_name
 from sitebackup.restore import names, target
 from sitebackup.storage import describe, failure, is_file_specific
 
@@ -61,46 +62,14 @@ _READ_FLAGS = (
 
 @dataclass(frozen=True)
 class Wanted:
-    """One file of a snapshot, resolved to the stored content that holds it."""
+    """One file of a snapshot and the blob that holds (or held) its content."""
 
     path: str  # relative, '/'-separated, untrusted
     size: int
     md5: bytes  # the manifest's MD5 of the file's content
     mtime_ns: int
     blob: str  # blob name in the backup container
-    snapshot: str | None = None  # blob snapshot id, None for the current blob
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "size": self.size,
-            "md5": base64.b64encode(self.md5).decode("ascii"),
-            "mtimeNs": self.mtime_ns,
-            "blob": self.blob,
-            "snapshot": self.snapshot,
-        }
-
-    @classmethod
-    def from_dict(cls, value: Any) -> Wanted:
-        """ValueError when ``value`` is not a file to restore."""
-        if not isinstance(value, dict):
-            raise ValueError("a file to restore must be an object")
-        path, blob, snapshot = value.get("path"), value.get("blob"), value.get("snapshot")
-        size, mtime_ns = value.get("size"), value.get("mtimeNs")
-        if not isinstance(path, str) or not isinstance(blob, str) or not blob:
-            raise ValueError("'path' and 'blob' must be strings")
-        if snapshot is not None and not isinstance(snapshot, str):
-            raise ValueError("'snapshot' must be a string or null")
-        for key, item in (("size", size), ("mtimeNs", mtime_ns)):
-            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-                raise ValueError(f"{key!r} must be a non-negative integer")
-        try:
-            md5 = base64.b64decode(value.get("md5") or "", validate=True)
-        except (binascii.Error, TypeError, ValueError):
-            md5 = b""
-        if len(md5) != 16:
-            raise ValueError("'md5' must be a base64 MD5 digest")
-        return cls(path, size, md5, mtime_ns, blob, snapshot)
+    snapshot: str | None = None  # a blob snapshot id when already known
 
 
 @dataclass(frozen=True)
@@ -120,6 +89,10 @@ class Raced(BackupError):
 
 class _Mismatch(Exception):
     """What arrived is not what the manifest describes (size or MD5)."""
+
+
+class _Missing(Exception):
+    """No stored content has the manifest's MD5 any more."""
 
 
 def _file_md5(parent_fd: int, leaf: str) -> bytes | None:
@@ -158,12 +131,45 @@ class _HashingWriter:
         pass
 
 
-def _fetch(container: ContainerClient, wanted: Wanted, fd: int) -> None:
-    """Stream the stored content into ``fd``; _Mismatch when it is not the manifest's file."""
+def _stored_md5(downloader: StorageStreamDownloader) -> bytes | None:
+    md5 = downloader.properties.content_settings.content_md5
+    return bytes(md5) if md5 else None
+
+
+def _source(container: ContainerClient, wanted: Wanted) -> StorageStreamDownloader:
+    """A download of the stored content with the manifest's MD5 (see snapshot_store).
+
+    The base blob is tried first and its Content-MD5 read from the same response, so the
+    usual case costs one request; only a file changed since the snapshot costs a listing of
+    the blob's snapshots.
+    """
     blob = container.get_blob_client(wanted.blob, snapshot=wanted.snapshot)
     # One connection: the content arrives in order and is hashed as it is written, so the
     # file is never read back. Memory: one chunk (the client's max_chunk_get_size).
-    downloader = blob.download_blob(max_concurrency=1)
+    try:
+        downloader = blob.download_blob(max_concurrency=1)
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) == "ContainerNotFound":
+            raise
+        downloader = None
+    if downloader is not None and _stored_md5(downloader) == wanted.md5:
+        return downloader
+    if wanted.snapshot is None:
+        versions = [
+            item
+            for item in container.list_blobs(name_starts_with=wanted.blob, include=["snapshots"])
+            if item.name == wanted.blob
+        ]
+        content = snapshot_store.pick(versions, wanted.md5)
+        if content is not None and content.snapshot is not None:
+            older = container.get_blob_client(content.blob, snapshot=content.snapshot)
+            return older.download_blob(max_concurrency=1)
+    raise _Missing
+
+
+def _fetch(container: ContainerClient, wanted: Wanted, fd: int) -> None:
+    """Stream the stored content into ``fd``; _Mismatch when it is not the manifest's file."""
+    downloader = _source(container, wanted)
     if downloader.size != wanted.size:
         raise _Mismatch(
             f"the stored content has {downloader.size} bytes, the snapshot says {wanted.size}"
@@ -247,6 +253,25 @@ def _existing(parent_fd: int, leaf: str, wanted: Wanted, existing: str) -> Resto
     )
 
 
+def restore_entry(
+    container: ContainerClient,
+    target_fd: int,
+    prefix: str,
+    entry: Entry,
+    existing: str = DEFAULT_EXISTING,
+) -> Restored:
+    """Restore one manifest entry (backed up under ``prefix``) below the folder ``target_fd``."""
+    problem = names.problem(entry.path)
+    if problem:
+        return Restored(entry.path, FAILED, error=f"refused: {problem}")
+    try:
+        blob = blob_name(prefix, entry.path)
+    except NamingError as exc:
+        return Restored(entry.path, FAILED, error=f"refused: {exc}")
+    wanted = Wanted(entry.path, entry.size, entry.md5, entry.mtime_ns, blob)
+    return restore_file(container, target_fd, wanted, existing)
+
+
 def restore_file(
     container: ContainerClient, target_fd: int, wanted: Wanted, existing: str = DEFAULT_EXISTING
 ) -> Restored:
@@ -274,10 +299,21 @@ def restore_file(
         return Restored(wanted.path, RESTORED, bytes=wanted.size)
     except _Mismatch as exc:
         return Restored(wanted.path, FAILED, error=f"not restored: {exc}")
+    except _Missing:
+        return Restored(
+            wanted.path,
+            FAILED,
+            error="no stored content has this snapshot's MD5 any more (blob or blob snapshot "
+            "deleted)",
+        )
     except ResourceNotFoundError as exc:
         if getattr(exc, "error_code", None) == "ContainerNotFound":
             raise failure(exc, f"downloading {echo(wanted.blob)}") from None
         return Restored(wanted.path, FAILED, error="its stored content is missing from storage")
+    except ResourceModifiedError as exc:
+        # The blob was overwritten (a backup ran) while it was read: another attempt finds
+        # the content again, in the blob's new snapshot.
+        raise failure(exc, f"downloading {echo(wanted.blob)}") from None
     except AzureError as exc:
         if is_file_specific(exc):
             return Restored(wanted.path, FAILED, error=f"storage refused it: {describe(exc)}")

@@ -25,6 +25,7 @@ class RestoreJob:
     target: str  # real path of the folder to restore into
     include: tuple[str, ...] = field(default_factory=tuple)
     existing: str = download.DEFAULT_EXISTING
+    partition_size: int = cfg.DEFAULT_PARTITION_SIZE
     partition_concurrency: int = cfg.DEFAULT_PARTITION_CONCURRENCY
     retry_first_interval_ms: int = cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS
     retry_max_attempts: int = cfg.DEFAULT_RETRY_MAX_ATTEMPTS
@@ -43,6 +44,7 @@ class RestoreJob:
     def to_input(self) -> dict[str, Any]:
         return {
             **self.descriptor(),
+            "partitionSize": self.partition_size,
             "partitionConcurrency": self.partition_concurrency,
             "retry": {
                 "firstIntervalMs": self.retry_first_interval_ms,
@@ -83,6 +85,7 @@ class RestoreJob:
             target=target,
             include=tuple(include),
             existing=existing,
+            partition_size=_positive(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
             partition_concurrency=_positive(
                 value, "partitionConcurrency", cfg.DEFAULT_PARTITION_CONCURRENCY
             ),

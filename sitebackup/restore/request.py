@@ -48,8 +48,8 @@ class Choice:
             return f"snapshot {echo(self.snapshot_id)}"
         if self.as_of_ms is not None:
             when = datetime.fromtimestamp(self.as_of_ms / 1000, UTC).isoformat()
-            return f"a snapshot taken at or before {when}"
-        return "a snapshot"
+            return f"snapshot taken at or before {when}"
+        return "snapshot"
 
 
 def choose(snapshots: Iterable[tuple[str, int]], choice: Choice) -> str | None:
@@ -61,6 +61,9 @@ def choose(snapshots: Iterable[tuple[str, int]], choice: Choice) -> str | None:
         elif choice.as_of_ms is None or ended_ms <= choice.as_of_ms:
             return snapshot_id
     return None
+
+
+Finder = Callable[[str, str, Choice], str]
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def _choice(options: dict[str, Any]) -> Choice:
 def parse(
     body: bytes,
     settings: cfg.Settings,
-    find: Callable[[str, str, Choice], str],
+    find: Finder,
 ) -> RestoreStart:
     """Check the request; ``find(container, prefix, choice)`` returns the snapshot id."""
     if not settings.restore_roots:
@@ -189,6 +192,7 @@ def parse(
         target=target,
         include=tuple(include),
         existing=existing,
+        partition_size=settings.partition_size,
         partition_concurrency=settings.partition_concurrency,
         retry_first_interval_ms=settings.retry_first_interval_ms,
         retry_max_attempts=settings.retry_max_attempts,

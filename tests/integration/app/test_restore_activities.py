@@ -1,0 +1,243 @@
+"""The restore activities against real Azurite and a real target folder.
+
+The snapshot's manifest is written here with the snapshot store, and the blobs with the
+plain SDK, so each test controls exactly what storage holds (hostile names included); the
+expected files are the bytes the test put there, not anything the restore computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+
+from sitebackup import layout, manifest
+from sitebackup.manifest import Entry, Header, PageRef
+from sitebackup.restore import activities, names
+from sitebackup.restore.job import RestoreJob
+from sitebackup.snapshot_store import SnapshotStore
+
+MTIME_NS = 1_700_000_000_123_456_789
+PREFIX = "www"
+
+
+@pytest.fixture
+def restores(tmp_path: Path) -> Path:
+    path = tmp_path / "restores"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def renv(env: dict[str, str], restores: Path, unique_name: str) -> dict[str, str]:
+    return {
+        **env,
+        "BACKUP_RESTORE_ROOTS": str(restores),
+        "BACKUP_META_CONTAINER": unique_name + "-meta",
+    }
+
+
+@pytest.fixture
+def backup(storage_connection_string: str, unique_name: str) -> Iterator[ContainerClient]:
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    client = service.get_container_client(unique_name)
+    client.create_container()
+    meta = service.get_container_client(unique_name + "-meta")
+    meta.create_container()
+    client.meta = meta  # where write_snapshot puts the manifest
+    yield client
+    client.delete_container()
+    meta.delete_container()
+
+
+def put(backup: ContainerClient, rel: str, content: bytes) -> None:
+    backup.upload_blob(
+        f"{PREFIX}/{rel}",
+        content,
+        overwrite=True,
+        content_settings=ContentSettings(content_md5=bytearray(hashlib.md5(content).digest())),
+    )
+
+
+def entry(path: str, content: bytes) -> dict:
+    return Entry(path, len(content), MTIME_NS, hashlib.md5(content).digest()).to_json()
+
+
+def write_snapshot(backup: ContainerClient, run_id: str, lines: list[dict], page_size: int = 3):
+    """A snapshot header and pages of raw lines (so tests can plant malformed ones)."""
+    meta = backup.meta
+    store = SnapshotStore(meta, backup.container_name, PREFIX)
+    refs = []
+    for index in range(0, max(1, len(lines)), page_size):
+        page = lines[index : index + page_size]
+        name = layout.run_page(backup.container_name, PREFIX, run_id, layout.STORED_PAGE, index)
+        store.write_page(name, manifest.encode_lines(page))
+        refs.append(PageRef(name, len(page)))
+    store.write_header(
+        Header(
+            run_id=run_id,
+            root="/srv/www",
+            container=backup.container_name,
+            prefix=PREFIX,
+            started_ms=1_000,
+            ended_ms=2_000,
+            files=len(lines),
+            bytes=sum(n for line in lines if isinstance(n := line.get("size"), int)),
+            pages=tuple(refs),
+        )
+    )
+
+
+def run_restore(renv: dict[str, str], target: Path, **options) -> dict[str, dict]:
+    """Prepare, every slice, every file, finish: what the orchestration does, in order."""
+    job = RestoreJob(
+        container=renv["BACKUP_CONTAINER"],
+        prefix=PREFIX,
+        snapshot="run-1",
+        target=str(target),
+        partition_size=2,
+        **options,
+    )
+    prepared = activities.prepare(job.to_input(), renv)
+    assert prepared["error"] is None, prepared
+    results = {}
+    for part in prepared["partitions"]:
+        read = activities.read_slice({"job": job.descriptor(), "slice": part}, renv)
+        for item in read["files"]:
+            result = activities.restore_one({"job": job.descriptor(), "file": item}, renv)
+            results[result["path"]] = result
+    assert activities.finish(job.to_input(), renv)["error"] is None
+    return results
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_restores_current_blobs_and_blob_snapshots_byte_for_byte(backup, renv, restores):
+    files = {
+        "index.html": b"<h1>hi</h1>",
+        "css/a.css": b"body{}",
+        "img/x/y.bin": os.urandom(3 << 20),
+    }
+    for rel, content in files.items():
+        put(backup, rel, content)
+    # The file changed after the snapshot: its content lives on in a blob snapshot only.
+    backup.get_blob_client(f"{PREFIX}/css/a.css").create_snapshot()
+    put(backup, "css/a.css", b"body{color:red}")
+    write_snapshot(backup, "run-1", [entry(p, c) for p, c in files.items()])
+
+    target = restores / "new" / "site"
+    results = run_restore(renv, target)
+
+    assert {path: r["status"] for path, r in results.items()} == dict.fromkeys(files, "restored")
+    assert tree(target) == files
+    assert all((target / rel).stat().st_mtime_ns == MTIME_NS for rel in files)
+
+
+def test_hostile_names_never_write_outside_the_target(backup, renv, restores, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = restores / "site"
+    target.mkdir()
+    (target / "uploads").symlink_to(outside)
+    good = b"fine"
+    put(backup, "ok.txt", good)
+    hostile = [
+        "../escape.txt",
+        "/etc/evil",
+        "a\\..\\b",
+        "x/../../y",
+        "uploads/evil.php",
+        "a//b",
+        names.temp_name("z"),
+    ]
+    lines = [entry("ok.txt", good)] + [entry(name, good) for name in hostile]
+    lines.append({"path": "broken.txt", "size": "big"})
+    write_snapshot(backup, "run-1", lines)
+
+    results = run_restore(renv, target)
+
+    assert results["ok.txt"]["status"] == "restored"
+    for name in [*hostile, "broken.txt"]:
+        assert results[name]["status"] == "failed", results[name]
+        assert results[name]["error"]
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "escape.txt").exists() and not (restores / "escape.txt").exists()
+    assert tree(target) == {"ok.txt": good}
+
+
+def test_content_that_no_longer_matches_is_reported_not_written(backup, renv, restores):
+    put(backup, "gone.txt", b"replaced content")  # no snapshot holds the manifest's MD5
+    write_snapshot(backup, "run-1", [entry("gone.txt", b"original")])
+    target = restores / "site"
+    results = run_restore(renv, target)
+    assert results["gone.txt"]["status"] == "failed"
+    assert "MD5" in results["gone.txt"]["error"]
+    assert tree(target) == {}
+
+
+def test_a_rerun_finishes_and_sweeps_what_a_crash_left(backup, renv, restores):
+    files = {"a.txt": b"alpha", "d/b.txt": b"bravo"}
+    for rel, content in files.items():
+        put(backup, rel, content)
+    write_snapshot(backup, "run-1", [entry(p, c) for p, c in files.items()])
+    target = restores / "site"
+    (target / "d").mkdir(parents=True)
+    # A crash mid-download left a temporary file, and one elsewhere from an older run.
+    (target / "d" / names.temp_name("b.txt")).write_bytes(b"bra")
+    (target / names.temp_name("old.txt")).write_bytes(b"stale")
+    (target / "a.txt").write_bytes(b"alpha")  # finished before the crash
+
+    results = run_restore(renv, target)
+
+    assert results["a.txt"]["status"] == "skipped"
+    assert results["d/b.txt"]["status"] == "restored"
+    assert tree(target) == files
+
+
+@pytest.mark.parametrize(
+    ("existing", "status", "kept"),
+    [
+        ("refuse", "failed", b"mine"),
+        ("skip", "skipped", b"mine"),
+        ("overwrite", "restored", b"theirs"),
+    ],
+)
+def test_a_different_existing_file_follows_the_requested_mode(
+    backup, renv, restores, existing, status, kept
+):
+    put(backup, "f.txt", b"theirs")
+    write_snapshot(backup, "run-1", [entry("f.txt", b"theirs")])
+    target = restores / "site"
+    target.mkdir()
+    (target / "f.txt").write_bytes(b"mine")
+    results = run_restore(renv, target, existing=existing)
+    assert results["f.txt"]["status"] == status
+    assert (target / "f.txt").read_bytes() == kept
+
+
+def test_include_patterns_choose_the_subset(backup, renv, restores):
+    files = {"index.html": b"i", "img/a.png": b"a", "img/b/c.png": b"c", "notes.txt": b"n"}
+    for rel, content in files.items():
+        put(backup, rel, content)
+    write_snapshot(backup, "run-1", [entry(p, c) for p, c in files.items()])
+    target = restores / "site"
+    run_restore(renv, target, include=("/img/", "/notes.txt"))
+    assert tree(target) == {k: v for k, v in files.items() if k != "index.html"}
+
+
+def test_a_target_outside_the_restore_roots_is_refused(backup, renv, tmp_path):
+    write_snapshot(backup, "run-1", [])
+    job = RestoreJob(renv["BACKUP_CONTAINER"], PREFIX, "run-1", str(tmp_path / "elsewhere"))
+    prepared = activities.prepare(job.to_input(), renv)
+    assert "outside the restore roots" in prepared["error"]
+    assert not (tmp_path / "elsewhere").exists()
