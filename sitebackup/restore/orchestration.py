@@ -21,7 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
-from sitebackup import names, plan
+from sitebackup import function_names, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, settle_all
 from sitebackup.restore.download import RESTORED
@@ -64,7 +64,7 @@ def _entry_path(entry: Any) -> str:
 
 def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """E2_RestorePartition: read one slice of the manifest, download its files in windows."""
-    who = names.RESTORE_PARTITION_ORCHESTRATOR
+    who = function_names.RESTORE_PARTITION_ORCHESTRATOR
     value = context.get_input()
     if not isinstance(value, dict):
         raise JobError(f"{who} input must be an object with 'job' and 'slice'")
@@ -73,7 +73,7 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     descriptor = job.descriptor()
     try:
         read = yield context.call_activity_with_retry(
-            names.READ_RESTORE_PAGE_ACTIVITY,
+            function_names.READ_RESTORE_PAGE_ACTIVITY,
             retry,
             {"job": descriptor, "slice": value.get("slice")},
         )
@@ -83,12 +83,12 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
         ) from None
     files = read.get("files") if isinstance(read, dict) else None
     if not isinstance(files, list):
-        raise BackupError(f"{names.READ_RESTORE_PAGE_ACTIVITY} returned no file list")
+        raise BackupError(f"{function_names.READ_RESTORE_PAGE_ACTIVITY} returned no file list")
     totals = Totals()
     for window in plan.chunks(files, COPY_WINDOW):
         tasks = [
             context.call_activity_with_retry(
-                names.RESTORE_FILE_ACTIVITY, retry, {"job": descriptor, "file": entry}
+                function_names.RESTORE_FILE_ACTIVITY, retry, {"job": descriptor, "file": entry}
             )
             for entry in window
         ]
@@ -109,14 +109,14 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
 
 def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     """E2_RestoreSnapshot: prepare, restore the partitions in waves, sweep, return bytes."""
-    who = names.RESTORE_ORCHESTRATOR
+    who = function_names.RESTORE_ORCHESTRATOR
     job = _job(context.get_input(), who)
     retry = _retry(job)
     scope = Scope(container=job.container, prefix=job.prefix)
     context.set_custom_status(custom_status(LISTING, scope))
     try:
         prepared = yield context.call_activity_with_retry(
-            names.PREPARE_RESTORE_ACTIVITY, retry, job.to_input()
+            function_names.PREPARE_RESTORE_ACTIVITY, retry, job.to_input()
         )
     except Exception as exc:
         raise BackupHalted(f"cannot start the restore: {task_error(exc, MAX_HALT_TEXT)}") from None
@@ -139,7 +139,7 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
     for wave in plan.chunks(parts, job.partition_concurrency):
         pending = [
             context.call_sub_orchestrator(
-                names.RESTORE_PARTITION_ORCHESTRATOR, {"job": child, "slice": part}
+                function_names.RESTORE_PARTITION_ORCHESTRATOR, {"job": child, "slice": part}
             )
             for part in wave
         ]
@@ -162,6 +162,8 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
                 "already restored are skipped"
             )
     # Temporary files of attempts that crashed (in this run or an earlier one) go last.
-    yield context.call_activity_with_retry(names.FINISH_RESTORE_ACTIVITY, retry, job.to_input())
+    yield context.call_activity_with_retry(
+        function_names.FINISH_RESTORE_ACTIVITY, retry, job.to_input()
+    )
     context.set_custom_status(custom_status(DONE, scope, totals, done))
     return totals.bytes_backed_up
