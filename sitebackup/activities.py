@@ -14,7 +14,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from sitebackup import rerun, storage
+from sitebackup import rerun, run_pages, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
@@ -83,26 +83,32 @@ def tuning_for(settings: cfg.Settings) -> UploadTuning:
 def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """E2_GetFileList: create the container once, walk the root, sort out unchanged files.
 
-    ``files`` holds only the files to copy (``"new": true`` on those without a blob);
-    unchanged ones are counted in ``unchangedCount``/``unchangedBytes``, not listed, so the
-    result stays small in the history when little changed. ``filesTotal`` and
-    ``bytesTotal`` count every listed file.
+    With a ``runId`` in the input (a backup run), the files to copy and the unchanged ones
+    go into pages of that run (``sitebackup.run_pages``) and the result holds only counts:
+    ``partitions`` (one copy page each), ``unchangedPages``, ``toCopyCount``/``toCopyBytes``.
+    Without one, nothing is written anywhere and ``files`` lists the files to copy inline
+    (``"new": true`` on those without a blob): the hook for runs that must not write, such
+    as a dry run. Unchanged files are counted in ``unchangedCount``/``unchangedBytes``;
+    ``filesTotal`` and ``bytesTotal`` count every listed file.
     """
     env = os.environ if env is None else env
     try:
         job = Job.from_input(value)
         settings = cfg.load(env)
+        run_id = value.get("runId") if isinstance(value, dict) else None
+        if run_id is not None:
+            run_id = run_pages.checked_run_id(run_id, "E2_GetFileList")
     except (JobError, ConfigError) as exc:
         return {"error": str(exc)}
     root, problem = _checked_root(job, env)
     if root is None:
         return {"error": problem}
     with root:
-        return _list_open_root(job, settings, env, root)
+        return _list_open_root(job, settings, env, root, run_id)
 
 
 def _list_open_root(
-    job: Job, settings: cfg.Settings, env: Mapping[str, str], root: RootDir
+    job: Job, settings: cfg.Settings, env: Mapping[str, str], root: RootDir, run_id: str | None
 ) -> dict[str, Any]:
     try:
         container = _container(job, settings, env)
@@ -143,9 +149,8 @@ def _list_open_root(
         sorted_out.new_count,
         len(sorted_out.to_copy) - sorted_out.new_count,
     )
-    return {
+    result: dict[str, Any] = {
         "root": listing.root,
-        "files": sorted_out.to_copy,
         "filesTotal": len(listing.files),
         "bytesTotal": listing.bytes_total,
         "skipped": listing.skipped,
@@ -157,6 +162,19 @@ def _list_open_root(
         "rules": listing.rules_report(),
         "dryRun": job.dry_run,
         "error": None,
+    }
+    if run_id is None:
+        return {**result, "files": sorted_out.to_copy}
+    partitions, unchanged_pages = run_pages.write_listing(
+        run_pages.store_for(job, env), run_id, sorted_out.to_copy, sorted_out.unchanged, job
+    )
+    return {
+        **result,
+        "runId": run_id,
+        "partitions": partitions,
+        "unchangedPages": unchanged_pages,
+        "toCopyCount": len(sorted_out.to_copy),
+        "toCopyBytes": sum(entry["size"] for entry in sorted_out.to_copy),
     }
 
 

@@ -17,6 +17,8 @@ returns the newest snapshot first.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from urllib.parse import quote, unquote
 
 DEFAULT_META_CONTAINER = "backup-meta"
@@ -68,6 +70,20 @@ def run_id_of(key: str) -> str:
 def key_of_blob(name: str) -> str:
     """The snapshot key of a header blob's name (``.../snapshots/<key>.json``)."""
     return name.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+def new_run_id(started: datetime, uuid: object) -> str:
+    """A run id from the orchestration's replay-safe clock and uuid: readable, sorts by
+    start, unique per run (the instance id is one per destination and repeats)."""
+    return f"{started:%Y%m%dT%H%M%SZ}-{str(uuid).replace('-', '')[:12]}"
+
+
+def is_run_id(value: object) -> bool:
+    """True for a string that can name a run folder (one plain path segment)."""
+    return isinstance(value, str) and bool(_RUN_ID.match(value))
 
 
 def run_folder(container: str, prefix: str, run_id: str) -> str:

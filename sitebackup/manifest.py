@@ -270,6 +270,21 @@ def decode_entries(data: bytes) -> list[Entry]:
     return [Entry.from_json(item) for item in decode_lines(data)]
 
 
+def stored_entry(result: Any) -> dict[str, Any] | None:
+    """The entry (JSON) of a copy activity's result, when the file is now stored: copied or
+    skipped, with the MD5 and mtime of what its blob holds. None otherwise (a failed file is
+    not in the snapshot)."""
+    if not isinstance(result, dict) or result.get("status") not in ("copied", "skipped"):
+        return None
+    fields = {"path": "path", "size": "bytes", "mtimeNs": "mtimeNs", "md5": "md5"}
+    try:
+        return Entry.from_json(
+            {key: result.get(source) for key, source in fields.items()}
+        ).to_json()
+    except ManifestError:
+        return None
+
+
 def changes_between(previous: Iterable[Entry], current: Iterable[Entry]) -> Changes:
     """Added, changed (same path, other MD5) and deleted paths from one snapshot to the next.
 

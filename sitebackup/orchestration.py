@@ -27,7 +27,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
-from sitebackup import dryrun, function_names, plan
+from sitebackup import dryrun, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
@@ -102,8 +102,26 @@ def _halt_reason(path: str, attempts: int, error: Any) -> str:
     )
 
 
+def _call(
+    context: df.DurableOrchestrationContext,
+    retry: df.RetryOptions,
+    name: str,
+    data: Any,
+    doing: str,
+) -> Generator[Any, Any, Any]:
+    """One activity whose failure after its retries stops the run (storage trouble)."""
+    try:
+        return (yield context.call_activity_with_retry(name, retry, data))
+    except Exception as exc:  # the SDK raises a plain Exception for a task that failed
+        raise BackupHalted(f"{doing}: {task_error(exc, MAX_HALT_TEXT)}") from None
+
+
 def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """E2_BackupPartition: copy a slice of the file list, return its summary.
+
+    A backup run (``runId`` and ``index`` in the input) reads its files from the run's copy
+    page, and at the end writes what it stored to the run's stored page, for the snapshot.
+    Files given inline (``files``) are copied without either page: nothing is recorded.
 
     Copies run in windows of ``COPY_WINDOW``. A copy that raised after its last attempt
     stops the partition: no new window starts, and once the current one has settled the
@@ -112,14 +130,30 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     who = function_names.PARTITION_ORCHESTRATOR
     value = _input(context, who)
     if not isinstance(value, dict):
-        raise JobError(f"{who} input must be an object with 'job' and 'files'")
+        raise JobError(f"{who} input must be an object with 'job' and 'runId' or 'files'")
     job = _job({**(value.get("job") or {}), "retry": value.get("retry")}, who)
-    files = _files(value.get("files"), who)
+    retry = _retry(job)
+    run_id = value.get("runId")
+    page: dict[str, Any] | None = None
+    if run_id is None:
+        files = _files(value.get("files"), who)
+    else:
+        if not layout.is_run_id(run_id):
+            raise JobError(f"{who}: 'runId' is not a run id: {echo(run_id)}")
+        page = {"job": job.descriptor(), "runId": run_id, "index": value.get("index")}
+        listed = yield from _call(
+            context,
+            retry,
+            function_names.READ_PAGE_ACTIVITY,
+            page,
+            "cannot read the partition's files",
+        )
+        files = _files(listed, who)
     common: dict[str, Any] = {"job": job.descriptor()}
     if value.get("newContainer") is True:
         common["newContainer"] = True
-    retry = _retry(job)
     totals = Totals()
+    stored: list[dict[str, Any]] = []
     for window in plan.chunks(files, COPY_WINDOW):
         tasks = [
             context.call_activity_with_retry(
@@ -132,10 +166,21 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
         for entry, task in zip(window, tasks, strict=True):
             if task.state is TaskState.SUCCEEDED:
                 totals.add_result(entry["path"], entry["size"], task.result)
+                kept = manifest.stored_entry(task.result) if page is not None else None
+                if kept is not None:
+                    stored.append(kept)
             elif halted is None:
                 halted = _halt_reason(entry["path"], job.retry_max_attempts, task.result)
         if halted is not None:
             raise BackupHalted(halted)
+    if page is not None:
+        yield from _call(
+            context,
+            retry,
+            function_names.WRITE_STORED_ACTIVITY,
+            {**page, "entries": stored},
+            "cannot record what the partition stored",
+        )
     return totals.to_dict()
 
 
@@ -146,8 +191,12 @@ def _listed(listing: Any) -> dict[str, Any]:
         )
     if listing.get("error"):
         raise BackupError(f"cannot list the files to back up: {listing['error']}")
-    _files(listing.get("files"), function_names.LIST_ACTIVITY)
-    for key in ("unchangedCount", "unchangedBytes"):
+    if "partitions" in listing:
+        keys: tuple[str, ...] = ("partitions", "unchangedPages", "toCopyCount", "toCopyBytes")
+    else:
+        _files(listing.get("files"), function_names.LIST_ACTIVITY)
+        keys = ()
+    for key in (*keys, "unchangedCount", "unchangedBytes"):
         item = listing.get(key, 0)
         if isinstance(item, bool) or not isinstance(item, int) or item < 0:
             raise BackupError(
@@ -188,34 +237,48 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     who = function_names.BACKUP_ORCHESTRATOR
     job = _job(_input(context, who), who)
     retry = _retry(job)
-    scope = Scope(container=job.container, prefix=job.prefix)
+    # From the replay-safe clock and uuid: the same on every replay, new for every run.
+    started = context.current_utc_datetime
+    run_id = layout.new_run_id(started, context.new_uuid())
+    scope = Scope(container=job.container, prefix=job.prefix, run_id=run_id)
     context.set_custom_status(custom_status(LISTING, scope))
 
-    try:
-        listing = yield context.call_activity_with_retry(
-            function_names.LIST_ACTIVITY, retry, job.listing_input()
-        )
-    except Exception as exc:  # the SDK raises a plain Exception for a task that failed
-        raise BackupHalted(
-            f"cannot list the files to back up: {task_error(exc, MAX_HALT_TEXT)}"
-        ) from None
+    listing_input = job.listing_input()
+    if not job.dry_run:
+        # A dry run writes nothing: without a run id the listing returns the files inline.
+        listing_input |= {"partitionSize": job.partition_size, "runId": run_id}
+    listing = yield from _call(
+        context,
+        retry,
+        function_names.LIST_ACTIVITY,
+        listing_input,
+        "cannot list the files to back up",
+    )
     listing = _listed(listing)
-    # ``files`` holds only what needs a copy; files the listing found unchanged are counted
-    # as skipped from the start (they are part of the backup's totals and its output).
-    files = listing["files"]
+    # The files to copy are in the run's copy pages (one per partition), never in this
+    # history; files the listing found unchanged are counted as skipped from the start
+    # (they are part of the backup's totals and its output).
     unchanged_count = listing.get("unchangedCount", 0)
     unchanged_bytes = listing.get("unchangedBytes", 0)
-    parts = plan.partitions(files, job.partition_size)
+    paged = "partitions" in listing
+    if paged:
+        parts: list[Any] = [None] * listing["partitions"]
+        to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
+    else:
+        parts = plan.partitions(listing["files"], job.partition_size)
+        to_copy_count = len(listing["files"])
+        to_copy_bytes = sum(entry["size"] for entry in listing["files"])
     scope = Scope(
         container=job.container,
         prefix=job.prefix,
-        files_total=len(files) + unchanged_count,
-        bytes_total=sum(entry["size"] for entry in files) + unchanged_bytes,
+        files_total=to_copy_count + unchanged_count,
+        bytes_total=to_copy_bytes + unchanged_bytes,
         skipped_entries=int(listing.get("skippedCount") or 0),
         skipped=tuple(listing.get("skipped") or ()),
         partitions_total=len(parts),
         rules=listing.get("rules") if isinstance(listing.get("rules"), dict) else None,
         dry_run=job.dry_run,
+        run_id=run_id if paged else "",
     )
     if job.dry_run:
         report = dryrun.report(listing, job.container, job.prefix)
@@ -229,9 +292,10 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     context.set_custom_status(custom_status(COPYING, scope, totals, done))
     if not context.is_replaying:
         log.info(
-            "%s: %d files to copy in %d partitions, %d unchanged",
+            "%s: run %s: %d files to copy in %d partitions, %d unchanged",
             context.instance_id,
-            len(files),
+            run_id,
+            to_copy_count,
             len(parts),
             unchanged_count,
         )
@@ -241,12 +305,16 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
         "retry": job.to_input()["retry"],
         "newContainer": listing.get("containerCreated") is True,
     }
+    if paged:
+        child_input["runId"] = run_id
     halted: str | None = None
     for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
         running = [
             context.call_sub_orchestrator(
                 function_names.PARTITION_ORCHESTRATOR,
-                {**child_input, "index": index, "files": parts[index]},
+                {**child_input, "index": index}
+                if paged
+                else {**child_input, "index": index, "files": parts[index]},
             )
             for index in wave
         ]
@@ -268,5 +336,27 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
             # running that the counts above would miss.
             raise _halted(halted)
 
+    if paged:
+        # Written last: a run that stopped before this point leaves no snapshot.
+        ended = context.current_utc_datetime
+        yield from _call(
+            context,
+            retry,
+            function_names.WRITE_SNAPSHOT_ACTIVITY,
+            {
+                "job": job.descriptor(),
+                "runId": run_id,
+                "startedMs": _ms(started),
+                "endedMs": _ms(ended),
+                "partitions": len(parts),
+                "unchangedPages": listing["unchangedPages"],
+                "failed": totals.files_failed,
+            },
+            "cannot write the snapshot",
+        )
     context.set_custom_status(custom_status(DONE, scope, totals, done))
     return totals.bytes_backed_up
+
+
+def _ms(moment: Any) -> int:
+    return int(moment.timestamp() * 1000)

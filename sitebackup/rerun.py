@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from sitebackup import metadata
 from sitebackup.listing import FileEntry
+from sitebackup.manifest import Entry
 
 # Bytes the listing may read to compare checksums. Beyond it the remaining candidates go to
 # the copy activities, which hash them in parallel: the listing is one activity and must
@@ -52,6 +53,8 @@ class Sorted:
     """The files to copy (as activity entries) and what the re-run leaves alone."""
 
     to_copy: list[dict[str, Any]] = field(default_factory=list)
+    # The unchanged files as the snapshot lists them (the MD5 is the blob's Content-MD5).
+    unchanged: list[Entry] = field(default_factory=list)
     unchanged_count: int = 0
     unchanged_bytes: int = 0
     new_count: int = 0
@@ -111,6 +114,7 @@ def sort_out(
         if md5 and _unchanged(entry, md5, compare, file_md5, result, hash_budget):
             result.unchanged_count += 1
             result.unchanged_bytes += entry.size
+            result.unchanged.append(Entry(entry.path, entry.size, entry.mtime_ns, md5))
             continue
         result.to_copy.append(entry.to_dict())
     return result

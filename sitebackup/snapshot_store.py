@@ -136,6 +136,9 @@ class SnapshotStore:
         for page in self.pages(header):
             yield from page
 
+    def read_entries(self, name: str) -> list[Entry]:
+        return manifest.decode_entries(self._read(name))
+
     def read_lines(self, name: str) -> list[dict]:
         """A run page of plain JSON objects (e.g. the files one partition must copy)."""
         return list(manifest.decode_lines(self._read(name)))

@@ -140,6 +140,7 @@ class Scope:
     partitions_total: int = 0
     rules: dict[str, Any] | None = None  # sitebackup.rules report of the listing
     dry_run: bool = False
+    run_id: str = ""  # the run's id, which names its snapshot
 
 
 def rules_status(rules: dict[str, Any] | None) -> dict[str, Any]:
@@ -194,6 +195,8 @@ def custom_status(
     }
     if scope.dry_run:
         status["dryRun"] = True
+    if scope.run_id:
+        status["runId"] = scope.run_id
     return fit(status)
 
 

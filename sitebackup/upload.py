@@ -9,6 +9,7 @@ its blob is only committed from a read that saw the file stand still.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import mimetypes
@@ -65,9 +66,29 @@ class CopyResult:
     status: str
     bytes: int = 0
     error: str | None = None
+    # What the blob holds after a copied or skipped file: the snapshot manifest's entry.
+    mtime_ns: int | None = None
+    md5: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "status": self.status, "bytes": self.bytes, "error": self.error}
+        result: dict[str, Any] = {
+            "path": self.path,
+            "status": self.status,
+            "bytes": self.bytes,
+            "error": self.error,
+        }
+        if self.md5 is not None and self.mtime_ns is not None:
+            result["mtimeNs"] = self.mtime_ns
+            result["md5"] = base64.b64encode(self.md5).decode("ascii")
+        return result
+
+
+@dataclass(frozen=True)
+class _Stored:
+    status: str
+    size: int
+    mtime_ns: int
+    md5: bytes
 
 
 class _SourceChanged(Exception):
@@ -127,6 +148,12 @@ def file_md5(root: RootDir, rel_path: str, size: int, mtime_ns: int) -> bytes | 
         return None
 
 
+def _stored_md5(blob_props: BlobProperties | None) -> bytes | None:
+    settings = blob_props.content_settings if blob_props is not None else None
+    md5 = settings.content_md5 if settings else None
+    return bytes(md5) if md5 else None
+
+
 def _unchanged(
     blob_props: BlobProperties | None,
     info: os.stat_result,
@@ -138,7 +165,7 @@ def _unchanged(
         return False
     if not metadata.describes(blob_props.metadata, info.st_size, info.st_mtime_ns):
         return False
-    stored_md5 = blob_props.content_settings.content_md5
+    stored_md5 = _stored_md5(blob_props)
     if not stored_md5:
         return False
     if compare == "mtime":
@@ -146,7 +173,21 @@ def _unchanged(
     digest, total = _md5_of(stream, info.st_size)
     _ensure_still(fd, info, total)
     stream.seek(0)
-    return digest == bytes(stored_md5)
+    return digest == stored_md5
+
+
+def _keep_previous(blob: BlobClient, existing: BlobProperties | None, new_md5: bytes) -> None:
+    """Snapshot the blob before it is overwritten with other content, so the snapshots that
+    list its current content can still be restored. Same content (a touched file): nothing
+    to keep. A retried copy may take a second snapshot of the same content; prune drops it."""
+    if existing is None or _stored_md5(existing) == new_md5:
+        return
+    try:
+        blob.create_snapshot()
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) == "ContainerNotFound":
+            raise
+        # The blob went away since it was looked at: nothing left to keep.
 
 
 def _settings(content_type: str, md5: bytes) -> ContentSettings:
@@ -154,20 +195,29 @@ def _settings(content_type: str, md5: bytes) -> ContentSettings:
 
 
 def _put_small(
-    blob: BlobClient, stream: BinaryIO, fd: int, info: os.stat_result, content_type: str, limit: int
-) -> None:
+    blob: BlobClient,
+    stream: BinaryIO,
+    fd: int,
+    info: os.stat_result,
+    content_type: str,
+    limit: int,
+    existing: BlobProperties | None,
+) -> bytes:
     # One byte more than fstat said shows a file that grew; reading up to ``limit`` instead
     # would allocate the whole single-put limit for every small file.
     data = stream.read(min(info.st_size, limit) + 1)
     _ensure_still(fd, info, len(data))
+    digest = hashlib.md5(data, usedforsecurity=False).digest()
+    _keep_previous(blob, existing, digest)
     blob.upload_blob(
         data,
         length=len(data),
         overwrite=True,
-        content_settings=_settings(content_type, hashlib.md5(data, usedforsecurity=False).digest()),
+        content_settings=_settings(content_type, digest),
         metadata=metadata.for_file(info.st_size, info.st_mtime_ns),
         max_concurrency=1,
     )
+    return digest
 
 
 def _put_blocks(
@@ -177,7 +227,8 @@ def _put_blocks(
     info: os.stat_result,
     content_type: str,
     tuning: UploadTuning,
-) -> None:
+    existing: BlobProperties | None,
+) -> bytes:
     block_size = tuning.block_size_for(info.st_size)
     # A fresh id prefix per attempt: a concurrent duplicate of this activity (queues deliver
     # at least once) stages its own blocks and can never mix them into our block list.
@@ -202,11 +253,13 @@ def _put_blocks(
         while in_flight:
             in_flight.popleft().result()
     _ensure_still(fd, info, total)
+    _keep_previous(blob, existing, digest.digest())
     blob.commit_block_list(
         [BlobBlock(block_id=block_id) for block_id in block_ids],
         content_settings=_settings(content_type, digest.digest()),
         metadata=metadata.for_file(info.st_size, info.st_mtime_ns),
     )
+    return digest.digest()
 
 
 def _copy_once(
@@ -217,7 +270,7 @@ def _copy_once(
     content_type: str,
     tuning: UploadTuning,
     blob_absent: bool,
-) -> tuple[str, int]:
+) -> _Stored:
     fd = root.open_file(rel_path)
     with os.fdopen(fd, "rb", buffering=0) as stream:
         info = os.fstat(fd)
@@ -227,12 +280,14 @@ def _copy_once(
         # nothing to compare with; skipping the lookup saves one request per file.
         existing = None if blob_absent else _properties(blob)
         if _unchanged(existing, info, compare, stream, fd):
-            return SKIPPED, info.st_size
+            return _Stored(SKIPPED, info.st_size, info.st_mtime_ns, _stored_md5(existing) or b"")
         if info.st_size <= tuning.single_put_limit:
-            _put_small(blob, stream, fd, info, content_type, tuning.single_put_limit)
+            digest = _put_small(
+                blob, stream, fd, info, content_type, tuning.single_put_limit, existing
+            )
         else:
-            _put_blocks(blob, stream, fd, info, content_type, tuning)
-        return COPIED, info.st_size
+            digest = _put_blocks(blob, stream, fd, info, content_type, tuning, existing)
+        return _Stored(COPIED, info.st_size, info.st_mtime_ns, digest)
 
 
 def copy_file(
@@ -264,9 +319,7 @@ def copy_file(
     content_type = mimetypes.guess_type(rel_path, strict=False)[0] or "application/octet-stream"
     for attempt in range(1, tuning.read_attempts + 1):
         try:
-            status, size = _copy_once(
-                blob, root, rel_path, compare, content_type, tuning, blob_absent
-            )
+            stored = _copy_once(blob, root, rel_path, compare, content_type, tuning, blob_absent)
         except _SourceChanged:
             log.info("%r changed while it was read (attempt %d)", rel_path, attempt)
             continue
@@ -281,7 +334,9 @@ def copy_file(
             if is_file_specific(exc):
                 return CopyResult(rel_path, FAILED, error=f"storage rejected it: {describe(exc)}")
             raise failure(exc, f"uploading {echo(name)}") from None
-        return CopyResult(rel_path, status, bytes=size)
+        return CopyResult(
+            rel_path, stored.status, bytes=stored.size, mtime_ns=stored.mtime_ns, md5=stored.md5
+        )
     return CopyResult(
         rel_path,
         FAILED,

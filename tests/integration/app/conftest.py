@@ -24,6 +24,7 @@ def env(sites: Path, storage_connection_string: str, unique_name: str) -> dict[s
         "BACKUP_ALLOWED_ROOTS": str(sites),
         "BACKUP_STORAGE_CONNECTION": storage_connection_string,
         "BACKUP_CONTAINER": unique_name,
+        "BACKUP_META_CONTAINER": unique_name + "-meta",
         # Small blocks so a few-MB file already goes up in several blocks.
         "BACKUP_BLOCK_SIZE_MB": "1",
     }
@@ -35,6 +36,7 @@ def container(storage_connection_string: str, unique_name: str) -> Iterator[Cont
     service = BlobServiceClient.from_connection_string(storage_connection_string)
     client = service.get_container_client(unique_name)
     yield client
-    if client.exists():
-        client.delete_container()
+    for used in (client, service.get_container_client(unique_name + "-meta")):
+        if used.exists():
+            used.delete_container()
     service.close()

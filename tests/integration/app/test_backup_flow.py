@@ -17,6 +17,9 @@ import E2_BackupPartition
 import E2_BackupSiteContent
 import E2_CopyFileToBlob
 import E2_GetFileList
+import E2_ReadFilePage
+import E2_WriteSnapshot
+import E2_WriteStoredPage
 from devhost import azurite
 from devhost.contracts import RuntimeStatus
 from sitebackup.job import Job
@@ -24,13 +27,20 @@ from tests.integration.app.blobs import TREE, assert_backup_matches, write_tree
 from tests.support.driver import Driver
 
 
-def driver(copy=E2_CopyFileToBlob.main) -> Driver:
+def driver(copy=E2_CopyFileToBlob.main, **options) -> Driver:
     return Driver(
         {
             "E2_BackupSiteContent": E2_BackupSiteContent.main,
             "E2_BackupPartition": E2_BackupPartition.main,
         },
-        {"E2_GetFileList": E2_GetFileList.main, "E2_CopyFileToBlob": copy},
+        {
+            "E2_GetFileList": E2_GetFileList.main,
+            "E2_CopyFileToBlob": copy,
+            "E2_ReadFilePage": E2_ReadFilePage.main,
+            "E2_WriteStoredPage": E2_WriteStoredPage.main,
+            "E2_WriteSnapshot": E2_WriteSnapshot.main,
+        },
+        **options,
     )
 
 

@@ -75,7 +75,10 @@ def test_first_episode_schedules_the_listing_with_retry_and_reports_listing():
     (action,) = state.atomic_actions()
     assert action["actionType"] == 1  # CallActivityWithRetry
     assert action["functionName"] == function_names.LIST_ACTIVITY
-    assert json.loads(action["input"]) == JOB.listing_input()
+    sent = json.loads(action["input"])
+    # The run id comes from the replay-safe clock (T0) and uuid: the snapshot's name.
+    assert sent.pop("runId").startswith("20240101T000000Z-")
+    assert sent == {**JOB.listing_input(), "partitionSize": 50}
     assert action["retryOptions"] == {
         "firstRetryIntervalInMilliseconds": 1000,
         "maxNumberOfAttempts": 2,
@@ -327,13 +330,16 @@ def test_a_bare_string_input_backs_up_that_directory_with_defaults():
         E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, "/srv/www/"
     ).run()
     (action,) = state.atomic_actions()
-    assert json.loads(action["input"]) == {
+    sent = json.loads(action["input"])
+    del sent["runId"]
+    assert sent == {
         "root": "/srv/www/",
         "container": "backups",
         "prefix": "www",
         "compare": "checksum",
         "rules": {"excludeDefaults": [], "exclude": [], "include": [], "ignoreFile": True},
         "dryRun": False,
+        "partitionSize": 500,
     }
 
 

@@ -1,0 +1,176 @@
+"""A run's file list in pages, and the snapshot written from them (the activities' bodies).
+
+Why pages: the file list must not travel through the orchestration history, where the
+parent would hold it, pass it to every partition and parse it again at every episode (memory
+and time grow with the tree). So the listing writes it to the meta container and returns
+counts only; page names follow from the run id and an index (``layout.run_page``), so not even
+a list of names goes through the history.
+
+- The listing writes ``copy-<i>``: the files partition ``i`` must copy (one page per
+  partition), and ``unchanged-<j>``: the files it found unchanged, with their blob's MD5.
+- Partition ``i`` reads ``copy-<i>`` (E2_ReadFilePage), copies, and writes ``stored-<i>``:
+  what it stored, with size, mtime and MD5 (E2_WriteStoredPage).
+- At the end, E2_WriteSnapshot reads the ``unchanged`` and ``stored`` pages to count them
+  (and compare with the previous snapshot), then writes the header in one put.
+
+Every write is an overwrite of a name fixed by the run id and index, so an activity re-run
+after a crash rewrites the same page: no harm, no duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sitebackup import layout, manifest, plan
+from sitebackup.errors import JobError, echo
+from sitebackup.job import Job
+from sitebackup.manifest import Entry, Header, PageRef
+from sitebackup.snapshot_store import SnapshotStore, meta_container
+
+log = logging.getLogger(__name__)
+
+
+def checked_run_id(value: Any, who: str) -> str:
+    if not layout.is_run_id(value):
+        raise JobError(f"{who}: 'runId' must be a run id (letters, digits, '-', '_', '.')")
+    return value
+
+
+def _index(value: Any, who: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise JobError(f"{who}: 'index' must be a non-negative integer, got {echo(value)}")
+    return value
+
+
+def store_for(job: Job, env: Mapping[str, str] | None = None) -> SnapshotStore:
+    return SnapshotStore(meta_container(env), job.container, job.prefix)
+
+
+def write_listing(
+    store: SnapshotStore, run_id: str, to_copy: list[dict[str, Any]], unchanged: list[Entry], job
+) -> tuple[int, int]:
+    """Write the copy pages (one per partition) and the unchanged pages; their counts."""
+    store.ensure()
+    parts = plan.partitions(to_copy, job.partition_size)
+    for index, files in enumerate(parts):
+        name = layout.run_page(store.container, store.prefix, run_id, layout.COPY_PAGE, index)
+        store.write_page(name, manifest.encode_lines(files))
+    unchanged_pages = plan.chunks(unchanged, manifest.PAGE_ENTRIES)
+    for index, entries in enumerate(unchanged_pages):
+        name = layout.run_page(store.container, store.prefix, run_id, layout.UNCHANGED_PAGE, index)
+        store.write_page(name, manifest.encode_entries(entries))
+    return len(parts), len(unchanged_pages)
+
+
+def _job_and_store(value: Any, who: str, env: Mapping[str, str] | None):
+    if not isinstance(value, dict):
+        raise JobError(f"{who} input must be an object with 'job' and 'runId'")
+    try:
+        job = Job.from_input(value.get("job"))
+    except JobError as exc:
+        raise JobError(f"{who} input 'job' is not valid: {exc}") from None
+    return job, checked_run_id(value.get("runId"), who), store_for(job, env)
+
+
+def read_copy_page(value: Any, env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """E2_ReadFilePage: ``{"job", "runId", "index"}`` -> the files partition ``index`` copies."""
+    who = "E2_ReadFilePage"
+    job, run_id, store = _job_and_store(value, who, env)
+    index = _index(value.get("index"), who)
+    return store.read_lines(
+        layout.run_page(job.container, job.prefix, run_id, layout.COPY_PAGE, index)
+    )
+
+
+def write_stored_page(value: Any, env: Mapping[str, str] | None = None) -> int:
+    """E2_WriteStoredPage: ``{"job", "runId", "index", "entries"}`` -> entries written."""
+    who = "E2_WriteStoredPage"
+    job, run_id, store = _job_and_store(value, who, env)
+    index = _index(value.get("index"), who)
+    raw = value.get("entries")
+    if not isinstance(raw, list):
+        raise JobError(f"{who}: 'entries' must be a list")
+    entries = [Entry.from_json(item) for item in raw]
+    store.write_page(
+        layout.run_page(job.container, job.prefix, run_id, layout.STORED_PAGE, index),
+        manifest.encode_entries(entries),
+    )
+    return len(entries)
+
+
+class _Counted:
+    """Streams a snapshot's entries while counting files and bytes."""
+
+    def __init__(self, store: SnapshotStore, pages: list[str]) -> None:
+        self.store, self.names = store, pages
+        self.refs: list[PageRef] = []
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[Entry]:
+        for name in self.names:
+            entries = self.store.read_entries(name)
+            self.refs.append(PageRef(name, len(entries)))
+            for entry in entries:
+                self.bytes += entry.size
+                yield entry
+
+
+def write_snapshot(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """E2_WriteSnapshot: count the run's pages, compare with the previous snapshot, then write
+    the header (last, in one put). Input: ``{"job", "runId", "startedMs", "endedMs",
+    "partitions", "unchangedPages", "failed"}``; returns the header's counts."""
+    who = "E2_WriteSnapshot"
+    job, run_id, store = _job_and_store(value, who, env)
+    numbers = {}
+    for key in ("startedMs", "endedMs", "partitions", "unchangedPages", "failed"):
+        numbers[key] = _index(value.get(key), f"{who} {key}")
+    folder = (job.container, job.prefix, run_id)
+    names = [
+        layout.run_page(*folder, layout.UNCHANGED_PAGE, index)
+        for index in range(numbers["unchangedPages"])
+    ] + [
+        layout.run_page(*folder, layout.STORED_PAGE, index)
+        for index in range(numbers["partitions"])
+    ]
+    previous = next((ref for ref in store.list() if ref.run_id != run_id), None)
+    current = _Counted(store, names)
+    if previous is not None:
+        previous_header = store.header(previous)
+        changes = manifest.changes_between(store.entries(previous_header), current)
+    else:
+        changes = None
+        for _ in current:
+            pass
+    header = Header(
+        run_id=run_id,
+        root=job.root,
+        container=job.container,
+        prefix=job.prefix,
+        started_ms=numbers["startedMs"],
+        ended_ms=numbers["endedMs"],
+        files=sum(ref.count for ref in current.refs),
+        bytes=current.bytes,
+        failed=numbers["failed"],
+        changes=changes,
+        previous_run_id=previous.run_id if previous else None,
+        pages=tuple(current.refs),
+    )
+    name = store.write_header(header)
+    log.info(
+        "snapshot %s of %s/%s: %d files in %s",
+        run_id,
+        job.container,
+        job.prefix,
+        header.files,
+        name,
+    )
+    return {
+        "runId": run_id,
+        "files": header.files,
+        "bytes": header.bytes,
+        "added": changes.added if changes else None,
+        "changed": changes.changed if changes else None,
+        "deleted": changes.deleted if changes else None,
+    }
