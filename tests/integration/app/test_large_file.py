@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
@@ -74,7 +75,14 @@ def test_a_300_mb_file_uploads_with_memory_well_under_its_size(sites, env, conta
     finally:
         tracemalloc.stop()
 
-    assert result == {"path": "large.bin", "status": "copied", "bytes": SIZE, "error": None}
+    recorded_md5 = result.pop("md5")
+    assert result == {
+        "path": "large.bin",
+        "status": "copied",
+        "bytes": SIZE,
+        "error": None,
+        "mtimeNs": path.stat().st_mtime_ns,
+    }
     # Three 4 MiB blocks at most (two in flight, one being read) plus the HTTP stack.
     assert traced_peak < 40 * MIB, f"Python allocations peaked at {traced_peak / MIB:.0f} MiB"
     assert rss.growth < 100 * MIB, f"resident memory grew by {rss.growth / MIB:.0f} MiB"
@@ -82,6 +90,8 @@ def test_a_300_mb_file_uploads_with_memory_well_under_its_size(sites, env, conta
     blob = container.get_blob_client("big/large.bin")
     props = blob.get_blob_properties()
     expected = md5_of_file(path)
+    # What the snapshot will list: the MD5 of the content stored, as the service shows it.
+    assert base64.b64decode(recorded_md5) == expected
     assert props.size == SIZE
     assert bytes(props.content_settings.content_md5) == expected
     digest = hashlib.md5()
