@@ -184,13 +184,19 @@ class BackupApi:
     # ---- operations ----------------------------------------------------------------------
 
     def start_backup(
-        self, path: str, container: str | None = None, prefix: str | None = None
+        self,
+        path: str,
+        container: str | None = None,
+        prefix: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> StartedBackup:
+        """Start a backup; ``options`` are further request options (exclude, dryRun, ...)."""
         body: dict[str, Any] = {"path": path}
         if container is not None:
             body["container"] = container
         if prefix is not None:
             body["prefix"] = prefix
+        body.update(options or {})
         url = urls.start_url(self.base_url, self.code)
         response = self._request("POST", url, json=body)
         answer = _decode(response.content)

@@ -11,12 +11,15 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 
+from backup_client import dry_run as dry_run_report
+from backup_client import schedule as cron
 from backup_client import urls
 from backup_client.api import BackupApi
 from backup_client.config import (
@@ -26,7 +29,7 @@ from backup_client.config import (
     resolve_connection,
     resolve_container,
 )
-from backup_client.display import ProgressDisplay, print_rows, print_summary
+from backup_client.display import ProgressDisplay, print_dry_run, print_rows, print_summary
 from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
 from backup_client.follow import POLL_CEILING, follow
 from backup_client.local_host import LocalHost, ensure_local_azurite, ensure_local_host
@@ -120,6 +123,38 @@ def main(verbose: int) -> None:
     help="If nothing answers at --url, start the local host for the app in this project "
     "folder, and stop it at the end.",
 )
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Back up only files this gitignore pattern matches (repeatable; '!' negates).",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out what this gitignore pattern matches (repeatable; '!' re-includes).",
+)
+@click.option(
+    "--exclude-from",
+    "exclude_files",
+    multiple=True,
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="Read exclude patterns from FILE, one per line, '#' comments (repeatable).",
+)
+@click.option(
+    "--ignore-file/--no-ignore-file",
+    default=True,
+    help="Honour the .backupignore file at the root of DIRECTORY (default: yes).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List and compare only: show what a backup would copy and skip; write nothing.",
+)
 @progress_option
 @poll_option
 @json_option
@@ -130,6 +165,11 @@ def backup(
     container: str | None,
     prefix: str | None,
     local: bool,
+    includes: tuple[str, ...],
+    excludes: tuple[str, ...],
+    exclude_files: tuple[Any, ...],
+    ignore_file: bool,
+    dry_run: bool,
     progress: bool,
     poll_interval: float,
     as_json: bool,
@@ -137,7 +177,10 @@ def backup(
     """Back up DIRECTORY and follow the backup to its end.
 
     DIRECTORY is a path on the host's machine; with a local host it is resolved here.
+    Patterns use gitignore syntax: excludes from --exclude-from come before --exclude, and
+    a later pattern wins over an earlier one.
     """
+    options = _rule_options(includes, excludes, exclude_files, ignore_file, dry_run)
     out = _Out()
     host: LocalHost | None = None
     code_out = ExitCode.OK
@@ -164,10 +207,11 @@ def backup(
                 url = host.url
             with BackupApi(url, code) as api:
                 began = time.monotonic()
-                started = api.start_backup(path, container, prefix)
+                started = api.start_backup(path, container, prefix, options)
                 instance_id, status_url = started.instance_id, started.status_url
                 if not as_json:
-                    out.note(f"backup {instance_id} started for {path}")
+                    what = "dry run" if dry_run else "backup"
+                    out.note(f"{what} {instance_id} started for {path}")
                 display = ProgressDisplay(out.err, enabled=progress and not as_json)
                 with display:
                     final = follow(
@@ -231,11 +275,53 @@ def _account_endpoint(url: str, app_dir: Path | None) -> str | None:
     return blob_endpoint(setting.connection_string)
 
 
+def _rule_options(
+    includes: tuple[str, ...],
+    excludes: tuple[str, ...],
+    exclude_files: tuple[Any, ...],
+    ignore_file: bool,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The request options of the rule flags (only those given, so app defaults apply)."""
+    patterns: list[str] = []
+    for handle in exclude_files:
+        # The same file syntax as .backupignore: blank lines and '#' comments are skipped.
+        patterns += [
+            line.rstrip("\r\n") for line in handle if line.strip() and not line.startswith("#")
+        ]
+    patterns += excludes
+    options: dict[str, Any] = {}
+    if patterns:
+        options["exclude"] = patterns
+    if includes:
+        options["include"] = list(includes)
+    if not ignore_file:
+        options["ignoreFile"] = False
+    if dry_run:
+        options["dryRun"] = True
+    return options
+
+
 def _print_result(out: _Out, summary: Summary, as_json: bool) -> None:
+    if dry_run_report.is_report(summary.snapshot.output):
+        if as_json:
+            out.out.print_json(json.dumps(_dry_run_json(summary)))
+        else:
+            print_dry_run(out.out, summary)
+        return
     if as_json:
         out.out.print_json(json.dumps(_summary_json(summary)))
     else:
         print_summary(out.out, summary)
+
+
+def _dry_run_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "instanceId": summary.snapshot.instance_id,
+        "runtimeStatus": summary.snapshot.runtime_status,
+        **summary.snapshot.output,
+        "exitCode": int(summary.exit_code),
+    }
 
 
 def _summary_json(summary: Summary) -> dict[str, Any]:
@@ -254,6 +340,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "bytesPerSecond": summary.throughput,
         "container": p.container,
         "prefix": p.prefix,
+        "excluded": p.excluded.to_json(),
         "accountEndpoint": summary.account_endpoint,
         "exitCode": int(summary.exit_code),
     }
@@ -531,3 +618,104 @@ def verify(
         verdict = report.lines()[-1]
         print_rows(out.out, [verdict], style="green" if report.ok else "red")
     sys.exit(int(ExitCode.OK if report.ok else ExitCode.DIFFERENCES))
+
+
+# --------------------------------------------------------------------------------------
+# schedule
+# --------------------------------------------------------------------------------------
+
+
+def _setting(name: str, given: str | None, local: dict[str, str]) -> tuple[str, str]:
+    """A setting's value and where it came from: the option, the environment, the app's
+    local.settings.json."""
+    if given is not None:
+        return given, "the command line"
+    if name in os.environ:
+        return os.environ[name], "the environment"
+    if name in local:
+        return local[name], "local.settings.json"
+    return "", "not set"
+
+
+@main.command()
+@click.option(
+    "--schedule",
+    "expression",
+    default=None,
+    metavar="NCRONTAB",
+    help="The schedule to show (default: BACKUP_SCHEDULE from the environment, else the "
+    "app's local.settings.json).",
+)
+@click.option(
+    "--roots",
+    default=None,
+    metavar="VALUE",
+    help="The roots to show (default: BACKUP_SCHEDULE_ROOTS, looked up the same way).",
+)
+@click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True)
+@json_option
+def schedule(expression: str | None, roots: str | None, count: int, as_json: bool) -> None:
+    """Show the backup schedule, the roots it backs up and its next occurrences.
+
+    Times are shown in UTC (the timer's time zone unless WEBSITE_TIME_ZONE is set in Azure)
+    and in this machine's local time.
+    """
+    from sitebackup import schedule_roots
+    from sitebackup.errors import ConfigError as AppConfigError
+
+    out = _Out()
+    try:
+        app_dir: Path | None = find_app_dir()
+    except ConfigError:
+        app_dir = None
+    local = read_local_settings(app_dir)
+    value, source = _setting(cron.SETTING, expression, local)
+    roots_value, roots_source = _setting(cron.ROOTS_SETTING, roots, local)
+    try:
+        if not value.strip():
+            raise cron.ScheduleError(
+                f"{cron.SETTING} is not set ({source}); set it to an NCRONTAB schedule such "
+                "as '0 0 2 * * *' (02:00 UTC every day)"
+            )
+        occurrences = cron.next_occurrences(value, datetime.now(UTC), count)
+        configured = schedule_roots.parse(roots_value)
+    except (cron.ScheduleError, AppConfigError) as error:
+        out.error(str(error))
+        sys.exit(int(ExitCode.USAGE))
+    disabled = cron.is_disabled({**local, **os.environ})
+    if as_json:
+        out.out.print_json(
+            json.dumps(
+                {
+                    "schedule": value,
+                    "scheduleSource": source,
+                    "disabled": disabled,
+                    "roots": configured,
+                    "rootsSource": roots_source,
+                    "next": [when.isoformat() for when in occurrences],
+                    "nextLocal": [when.astimezone().isoformat() for when in occurrences],
+                }
+            )
+        )
+        return
+    rows = [("schedule", f"{value}  (from {source})")]
+    if disabled:
+        rows.append(("", f"the function is disabled ({cron.DISABLED_SETTING}): nothing runs"))
+    if not configured:
+        rows.append(
+            (
+                "roots",
+                f"none: {cron.ROOTS_SETTING} is empty ({roots_source}); scheduled backups are off",
+            )
+        )
+    for index, root in enumerate(configured):
+        extra = ", ".join(f"{key}={root[key]}" for key in root if key != "path")
+        rows.append(
+            ("roots" if index == 0 else "", root["path"] + (f"  ({extra})" if extra else ""))
+        )
+    for index, when in enumerate(occurrences):
+        local_time = when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        rows.append(
+            ("next" if index == 0 else "", f"{when:%Y-%m-%d %H:%M:%S} UTC   {local_time} local")
+        )
+    print_rows(out.out, rows)

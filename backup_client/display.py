@@ -13,8 +13,10 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
+from backup_client import dry_run
 from backup_client.errors import ExitCode
 from backup_client.progress import Progress as BackupProgress
 from backup_client.progress import Snapshot, Summary, format_bytes
@@ -146,3 +148,32 @@ def print_rows(console: Console, rows: list[tuple[str, str]], style: str = "") -
         line = Text(f"{label:>9}  ", style="bold")
         line.append(text, style=style)
         console.print(line, soft_wrap=True, highlight=False)
+
+
+def print_dry_run(console: Console, summary: Summary) -> None:
+    """A dry run's result: what a real run would copy and skip, as a table."""
+    report = summary.snapshot.output
+    p = summary.progress
+    where = f" (destination {p.location})" if p.location else ""
+    console.print(
+        Text(f"dry run {summary.snapshot.instance_id}: nothing was written{where}", style="bold"),
+        soft_wrap=True,
+    )
+    table = Table(header_style="bold")
+    table.add_column("action")
+    table.add_column("why")
+    table.add_column("files", justify="right")
+    table.add_column("size", justify="right")
+    for row in dry_run.rows(report):
+        table.add_row(*row.cells())
+    console.print(table)
+    for kind, path in dry_run.examples(report):
+        console.print(Text(f"{kind:>9}  {path}"), soft_wrap=True, highlight=False)
+    if p.excluded.matched:
+        console.print(Text("rules that matched:", style="bold"))
+        for m in p.excluded.matched:
+            console.print(
+                Text(f"  {m.pattern}  ({m.source}): {m.files:,} files, {m.dirs:,} folders"),
+                soft_wrap=True,
+                highlight=False,
+            )

@@ -15,6 +15,7 @@ TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 # How many failed files the summary lists by name; the rest are counted.
 FAILED_SHOWN = 5
 SKIPPED_SHOWN = 3
+RULES_SHOWN = 5
 
 
 def _int(value: Any, default: int | None = 0) -> int | None:
@@ -38,6 +39,65 @@ class FailedFile:
 
 
 @dataclass(frozen=True)
+class RuleMatch:
+    """One include/exclude rule and what it left out."""
+
+    pattern: str
+    source: str
+    files: int = 0
+    dirs: int = 0
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """What the backup's include/exclude rules left out (``rules`` in the custom status)."""
+
+    rules_total: int = 0
+    files: int = 0
+    dirs: int = 0
+    matched: tuple[RuleMatch, ...] = ()
+
+    @classmethod
+    def from_status(cls, value: Any) -> Exclusions:
+        if not isinstance(value, Mapping):
+            return cls()
+        matched = tuple(
+            RuleMatch(
+                str(item.get("pattern", "?")),
+                str(item.get("source", "?")),
+                _int(item.get("files")) or 0,
+                _int(item.get("dirs")) or 0,
+            )
+            for item in value.get("matched") or ()
+            if isinstance(item, Mapping)
+        )
+        return cls(
+            rules_total=_int(value.get("rulesTotal")) or 0,
+            files=_int(value.get("excludedFiles")) or 0,
+            dirs=_int(value.get("excludedDirs")) or 0,
+            matched=matched,
+        )
+
+    def describe(self) -> str:
+        plural = "" if self.rules_total == 1 else "s"
+        text = f"{self.files:,} files"
+        if self.dirs:
+            text += f" and {self.dirs:,} folders"
+        return f"{text} by {len(self.matched):,} of {self.rules_total:,} rule{plural}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rulesTotal": self.rules_total,
+            "excludedFiles": self.files,
+            "excludedDirs": self.dirs,
+            "matched": [
+                {"pattern": m.pattern, "source": m.source, "files": m.files, "dirs": m.dirs}
+                for m in self.matched
+            ],
+        }
+
+
+@dataclass(frozen=True)
 class Progress:
     """The backup's progress as the orchestration's custom status reports it."""
 
@@ -55,6 +115,7 @@ class Progress:
     skipped_examples: tuple[str, ...] = ()
     container: str | None = None
     prefix: str | None = None
+    excluded: Exclusions = field(default_factory=Exclusions)
 
     @classmethod
     def from_custom_status(cls, value: Any) -> Progress:
@@ -96,6 +157,7 @@ class Progress:
             skipped_examples=examples,
             container=_str(value.get("container")),
             prefix=_str(value.get("prefix")),
+            excluded=Exclusions.from_status(value.get("rules")),
         )
 
     @property
@@ -104,6 +166,13 @@ class Progress:
         if not self.container:
             return None
         return f"{self.container}/{self.prefix}" if self.prefix else self.container
+
+
+def _files_and_dirs(files: int, dirs: int) -> str:
+    parts = [f"{files:,} files"] if files or not dirs else []
+    if dirs:
+        parts.append(f"{dirs:,} folders")
+    return ", ".join(parts)
 
 
 def _describe_entry(item: Any) -> str:
@@ -251,6 +320,12 @@ class Summary:
         hidden = p.files_failed - min(len(p.failed), FAILED_SHOWN)
         if hidden > 0:
             rows.append(("" if p.failed else "failed", f"... and {hidden:,} more"))
+        if p.excluded.files or p.excluded.dirs:
+            rows.append(("excluded", p.excluded.describe()))
+            rows += [
+                ("", f"{m.pattern}  ({m.source}): {_files_and_dirs(m.files, m.dirs)}")
+                for m in p.excluded.matched[:RULES_SHOWN]
+            ]
         if p.skipped_entries:
             text = f"{p.skipped_entries:,} entries left out (not regular files, links out of "
             rows.append(("left out", text + "the folder, names blobs cannot carry)"))

@@ -1,0 +1,42 @@
+"""A dry run's report as the client's table rows."""
+
+from __future__ import annotations
+
+from backup_client import dry_run
+
+REPORT = {
+    "dryRun": True,
+    "copy": {"new": {"files": 3, "bytes": 3000}, "changed": {"files": 1, "bytes": 10}},
+    "skip": {
+        "unchanged": {"files": 7, "bytes": 7000},
+        "excluded": {"files": 4, "dirs": 2},
+        "other": {"entries": 1},
+    },
+    "deleted": None,
+    "paths": {"new": ["a", "b", "c"], "changed": ["d"]},
+}
+
+
+def test_rows_say_what_a_real_run_would_copy_and_skip():
+    cells = [row.cells() for row in dry_run.rows(REPORT)]
+    assert cells[0] == ("copy", "new", "3", "2.9 KiB")
+    assert cells[1][:3] == ("copy", "changed", "1")
+    assert cells[2][:3] == ("skip", "unchanged", "7")
+    assert cells[3][:3] == ("skip", "excluded by rules (+ 2 folders)", "4")
+    assert cells[4][0] == "skip" and cells[4][2] == "1"
+    assert len(cells) == 5  # no snapshot yet: no "deleted" row
+
+
+def test_deleted_files_get_a_row_when_the_report_has_them():
+    rows = dry_run.rows({**REPORT, "deleted": {"files": 2}})
+    assert rows[-1].cells()[:3] == ("deleted", "gone since the last snapshot", "2")
+
+
+def test_examples_name_new_then_changed_paths():
+    assert dry_run.examples(REPORT) == [("new", "a"), ("new", "b"), ("new", "c"), ("changed", "d")]
+
+
+def test_only_a_dry_run_output_is_a_report():
+    assert dry_run.is_report(REPORT)
+    assert not dry_run.is_report(12345)
+    assert not dry_run.is_report({"dryRun": "yes"})
