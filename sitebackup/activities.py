@@ -14,7 +14,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from sitebackup import rerun, run_pages, storage
+from sitebackup import activity_setup, rerun, run_pages, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
@@ -23,7 +23,7 @@ from sitebackup.listing import Listing, list_tree
 from sitebackup.paths import containing_root, root_problem
 from sitebackup.rootfs import RootDir, open_beneath
 from sitebackup.rules import RuleSet
-from sitebackup.upload import FAILED, MIB, CopyResult, UploadTuning, copy_file, file_md5
+from sitebackup.upload import FAILED, CopyResult, copy_file, file_md5
 
 log = logging.getLogger(__name__)
 
@@ -62,22 +62,8 @@ def _checked_root(job: Job, env: Mapping[str, str]) -> tuple[RootDir | None, str
         return None, f"cannot open {echo(job.root)}: {exc.strerror or exc}"
 
 
-def _container(job: Job, settings: cfg.Settings, env: Mapping[str, str]) -> ContainerClient:
-    tuning = tuning_for(settings)
-    client = storage.service_client(
-        storage.resolve_target(env),
-        pool_size=settings.http_pool_size,
-        single_put_size=tuning.single_put_limit,
-        block_size=tuning.block_size,
-    )
-    return storage.container_client(client, job.container)
-
-
-def tuning_for(settings: cfg.Settings) -> UploadTuning:
-    block = settings.block_size_mb * MIB
-    return UploadTuning(
-        single_put_limit=block, block_size=block, concurrency=settings.upload_concurrency
-    )
+def _container(job: Job, setup: activity_setup.Setup) -> ContainerClient:
+    return storage.container_client(setup.service, job.container)
 
 
 def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -94,7 +80,7 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     env = os.environ if env is None else env
     try:
         job = Job.from_input(value)
-        settings = cfg.load(env)
+        setup = activity_setup.for_env(env)
         run_id = value.get("runId") if isinstance(value, dict) else None
         if run_id is not None:
             run_id = run_pages.checked_run_id(run_id, "E2_GetFileList")
@@ -104,16 +90,17 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     if root is None:
         return {"error": problem}
     with root:
-        return _list_open_root(job, settings, env, root, run_id)
+        return _list_open_root(job, setup, env, root, run_id)
 
 
 def _list_open_root(
-    job: Job, settings: cfg.Settings, env: Mapping[str, str], root: RootDir, run_id: str | None
+    job: Job,
+    setup: activity_setup.Setup,
+    env: Mapping[str, str],
+    root: RootDir,
+    run_id: str | None,
 ) -> dict[str, Any]:
-    try:
-        container = _container(job, settings, env)
-    except ConfigError as exc:
-        return {"error": str(exc)}
+    container = _container(job, setup)
     try:
         rules = rules_for(job, root)
     except RuleError as exc:
@@ -229,15 +216,15 @@ def copy_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]
         return CopyResult(path, FAILED, error=problem).to_dict()
     with root:
         # Configuration problems raise: they affect every file and the message must surface.
-        settings = cfg.load(env)
-        container = _container(job, settings, env)
+        setup = activity_setup.for_env(env)
+        container = _container(job, setup)
         result = copy_file(
             container,
             root,
             job.prefix,
             path,
             job.compare,
-            tuning_for(settings),
+            setup.tuning,
             blob_absent=value.get("newContainer") is True or entry.get("new") is True,
         )
     if result.status == FAILED:

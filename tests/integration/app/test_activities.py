@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from sitebackup import activities, storage
-from sitebackup.errors import StorageError
+from sitebackup import activities, activity_setup, storage
+from sitebackup.errors import ConfigError, StorageError
 from tests.integration.app.blobs import (
     TREE,
     assert_backup_matches,
@@ -220,7 +220,7 @@ def test_copies_never_create_the_container(site, env, container):
 
 
 def test_one_storage_client_per_process(site, env):
-    tuning = activities.tuning_for(activities.cfg.load(env))
+    tuning = activity_setup.tuning_for(activities.cfg.load(env))
     target = storage.resolve_target(env)
     first = storage.service_client(
         target, pool_size=32, single_put_size=tuning.single_put_limit, block_size=tuning.block_size
@@ -232,6 +232,21 @@ def test_one_storage_client_per_process(site, env):
     assert first is again
     name = env["BACKUP_CONTAINER"]
     assert storage.container_client(first, name) is storage.container_client(again, name)
+    assert activity_setup.for_env(env).service is first
+
+
+def test_the_setup_follows_a_change_of_settings(site, env):
+    # Built once per process for the same settings, never kept past a change of them.
+    first = activity_setup.for_env(env)
+    assert activity_setup.for_env(dict(env)) is first
+    changed = activity_setup.for_env({**env, "BACKUP_BLOCK_SIZE_MB": "8"})
+    assert changed is not first and changed.tuning.block_size == 8 * 1024 * 1024
+    with pytest.raises(ConfigError, match="BACKUP_BLOCK_SIZE_MB"):
+        activity_setup.for_env({**env, "BACKUP_BLOCK_SIZE_MB": "zero"})
+    # A bad value is read again on the next call, not remembered as an error.
+    with pytest.raises(ConfigError):
+        activity_setup.for_env({**env, "BACKUP_BLOCK_SIZE_MB": "zero"})
+    assert activity_setup.for_env(env) is first
 
 
 AZURITE_KEY = (
