@@ -13,7 +13,14 @@ import click
 
 from bench import BenchError
 from bench.meta import collect, load_average
-from bench.plan import customise, full_plan, parse_ints, parse_scenarios, quick_plan
+from bench.plan import (
+    customise,
+    full_plan,
+    parse_ints,
+    parse_peers,
+    parse_scenarios,
+    quick_plan,
+)
 from bench.report import table, targets_summary, write_json, write_markdown
 from bench.results import Report
 from bench.runner import run_plan
@@ -47,6 +54,14 @@ def _configure_logging(verbose: bool) -> None:
     show_default=True,
     help="Which to run, comma-separated: A (2,000 x 16 KiB), B (200 x 1 MiB), "
     "C (2 x 256 MiB), D (scaling 1k/5k/20k files), engine (no-op fan-outs).",
+)
+@click.option(
+    "--peers",
+    default="rclone,az",
+    show_default=True,
+    help="Other tools uploading trees A, B and C in the same run: rclone, az, or none. "
+    "Installed on first use (rclone with apt-get as root, azure-cli with pip into the work "
+    "directory).",
 )
 @click.option("--runs", type=int, default=None, help="Best of how many runs.  [default: 3]")
 @click.option(
@@ -100,6 +115,7 @@ def _configure_logging(verbose: bool) -> None:
 def cli(
     quick: bool,
     scenarios: str,
+    peers: str,
     runs: int | None,
     workers: str | None,
     engine_sizes: str | None,
@@ -118,6 +134,7 @@ def cli(
         plan = customise(
             quick_plan() if quick else full_plan(),
             scenarios=parse_scenarios(scenarios),
+            peers=parse_peers(peers),
             runs=runs,
             workers=parse_ints(workers, "--workers") if workers else None,
             engine_sizes=parse_ints(engine_sizes, "--engine-sizes") if engine_sizes else None,

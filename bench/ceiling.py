@@ -119,7 +119,7 @@ def ceiling_row(tree_label: str, tree: Tree, runs: Sequence[CeilingRun]) -> Row:
     row.seconds = best.seconds
     row.runs = [round(r.seconds, 4) for r in mine]
     row.workers = workers
-    row.cpu_host_s = best.usage.cpu["client"]
+    row.cpu_client_s = best.usage.cpu["client"]
     row.cpu_azurite_s = best.usage.cpu["azurite"]
     row.note = f"best of {len(mine)} at {workers} workers"
     concurrency = per_file_concurrency(workers, tree.files)
@@ -143,6 +143,6 @@ def single_put_row(workdir: Path, tree_label: str, tree: Tree) -> Row:
     largest = max((e.size for e in tree.entries), default=0)
     run = ceiling_run(workdir, tree, max(1, tree.files), max_single_put_size=largest + 1)
     row.seconds, row.runs, row.workers = run.seconds, [round(run.seconds, 4)], run.workers
-    row.cpu_host_s, row.cpu_azurite_s = run.usage.cpu["client"], run.usage.cpu["azurite"]
+    row.cpu_client_s, row.cpu_azurite_s = run.usage.cpu["client"], run.usage.cpu["azurite"]
     row.note = "informational: whole file in memory, no blocks; not a target"
     return row

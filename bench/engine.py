@@ -7,6 +7,7 @@ in each orchestrator invocation inside the host process, and serves them at ``GE
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def measured_fan_out(
             # Untimed: the first orchestration of a fresh host pays one-time costs.
             fan_out(host, "FanOut", {"n": WARMUP_ACTIVITIES}, timeout)
             before = read_stats(host)
-            pids = {"host": host.pid, "azurite": server.process.pid}
+            pids = {"host": host.pid, "client": os.getpid(), "azurite": server.process.pid}
             with Monitor(pids, with_children=frozenset({"host"})) as monitor:
                 seconds, output = fan_out(host, orchestrator, payload, timeout)
             stats = stats_delta(before, read_stats(host))
@@ -107,6 +108,7 @@ def _describe(row: Row, run: EngineRun) -> Row:
     row.runs = [round(run.seconds, 4)]
     row.peak_rss_mib = run.usage.peak_rss["host"] / MiB
     row.cpu_host_s = run.usage.cpu["host"]
+    row.cpu_client_s = run.usage.cpu["client"]
     row.cpu_azurite_s = run.usage.cpu["azurite"]
     episodes = run.stats.get("episodes") or {}
     row.instances = len(episodes)

@@ -8,6 +8,7 @@ from bench import BenchError
 from bench.trees import KiB, MiB, TreeSpec
 
 SCENARIOS = ("A", "B", "C", "D", "engine")
+PEER_NAMES = ("rclone", "az")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Plan:
     partitioned: int  # no-op activities over sub-orchestrations
     partition_size: int
     scenarios: frozenset[str] = frozenset(SCENARIOS)
+    peers: tuple[str, ...] = PEER_NAMES  # run on trees A, B and C
     run_timeout: float = 600.0  # one backup or orchestration
     quick: bool = False
 
@@ -71,6 +73,20 @@ def parse_scenarios(text: str) -> frozenset[str]:
     if not wanted:
         raise BenchError(f"no scenario given; pick from {', '.join(SCENARIOS)}")
     return frozenset(known[s] for s in wanted)
+
+
+def parse_peers(text: str) -> tuple[str, ...]:
+    """``"rclone,az"`` -> the peer names in their fixed order; ``"none"`` -> no peer."""
+    wanted = {p.strip().lower() for p in text.split(",") if p.strip()}
+    if wanted == {"none"}:
+        return ()
+    unknown = sorted(wanted - set(PEER_NAMES))
+    if unknown or not wanted:
+        raise BenchError(
+            f"unknown peer(s) {', '.join(unknown) or '(none given)'}; pick from "
+            f"{', '.join(PEER_NAMES)}, or none"
+        )
+    return tuple(p for p in PEER_NAMES if p in wanted)
 
 
 def parse_ints(text: str, what: str) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ COLUMNS = (
     "x ceiling",
     "host peak RSS MiB",
     "CPU s host",
+    "CPU s client",
     "CPU s Azurite",
     "CPU ms per file",
     "target",
@@ -74,6 +75,7 @@ def row_cells(row: Row, targets: Sequence[TargetResult]) -> list[str]:
         f"{row.ratio:.2f}x" if row.ratio is not None else MISSING,
         _num(row.peak_rss_mib, 0),
         _num(row.cpu_host_s),
+        _num(row.cpu_client_s),
         _num(row.cpu_azurite_s),
         _cpu(row.cpu_ms_per_item),
         "; ".join(short_verdict(t) for t in mine) or MISSING,
@@ -128,13 +130,17 @@ def markdown(report: Report) -> str:
         "- *ceiling*: the same files uploaded straight with `azure-storage-blob` from a thread "
         "pool, best worker count, best run; *ours*: `POST /orchestrators/E2_BackupSiteContent` "
         "on the local host until `Completed`, best run; *re-run*: the same backup again on the "
-        "unchanged tree (every file skipped). Each run has a fresh Azurite (and host).",
-        "- *x ceiling*: ours over the ceiling on the tree's metric (files/s for A and D, "
-        "MiB/s for B and C). CPU seconds are those of the best run; for a ceiling, *host* is "
-        "the uploading client. *CPU ms per file* adds host (or client) and Azurite CPU per "
-        "file (per activity for the engine): where every process shares the same cores, "
-        "throughput follows it even when other work makes wall-clock times noisy. Peak RSS is "
-        "the host's highest over all runs of the row.",
+        "unchanged tree (every file skipped); *rclone* and *az*: the peers, `rclone copy` and "
+        "`az storage blob upload-batch` on the same tree, best run, every blob checked. Each "
+        "run has a fresh Azurite (and host).",
+        "- *x ceiling*: the row's rate over the ceiling's on the tree's metric (files/s for A "
+        "and D, MiB/s for B and C). CPU seconds are those of the best run: *host* is the local "
+        "host (with its children), *client* what drove the run (the ceiling's uploader, the "
+        "peer's process, or the benchmark posting the backup and polling its status). *CPU ms "
+        "per file* adds host, client and Azurite CPU per file (per activity for the engine): "
+        "where every process shares the same cores, throughput follows it even when other "
+        "work makes wall-clock times noisy. Peak RSS is the host's highest over all runs of "
+        "the row.",
         "- *engine*: activities/s in the files/s column; episodes are orchestrator replays "
         "counted inside the host process by the engine app.",
         "- Profiles of the missed targets, and what removing a cause changed: `PROFILES.md`.",

@@ -14,6 +14,9 @@ OURS = "ours"  # our backup end to end through the local host
 RERUN = "rerun"  # our backup again on the unchanged tree (everything skipped)
 ENGINE = "engine"  # N no-op activities in one task_all
 ENGINE_PARTITIONED = "engine-partitioned"  # N no-op activities over sub-orchestrations
+RCLONE = "rclone"  # peer: rclone copy (Debian's package)
+AZ_CLI = "az"  # peer: az storage blob upload-batch (azure-cli from PyPI)
+PEERS = (RCLONE, AZ_CLI)
 
 
 def error_text(error: BaseException) -> str:
@@ -35,7 +38,8 @@ class Row:
     runs: list[float] = field(default_factory=list)
     workers: int | None = None
     peak_rss_mib: float | None = None  # the host's, highest over the runs
-    cpu_host_s: float | None = None  # the host's (the client's for a ceiling), best run
+    cpu_host_s: float | None = None  # the local host's (with its children), best run
+    cpu_client_s: float | None = None  # what drove the run: uploader, peer, or HTTP poller
     cpu_azurite_s: float | None = None  # best run
     ratio: float | None = None  # ours / ceiling on the tree's metric, set by the targets
     episodes: int | None = None  # engine: orchestrator episodes (replays), all instances
@@ -62,14 +66,15 @@ class Row:
 
     @property
     def cpu_ms_per_item(self) -> float | None:
-        """Host (or client) plus Azurite CPU milliseconds per file or activity, best run.
+        """Host, client and Azurite CPU milliseconds per file or activity, best run.
 
         On a machine where every process competes for the same cores, throughput follows
         this figure even when other work makes the wall-clock times noisy.
         """
-        if self.error or not self.items or self.cpu_host_s is None:
+        parts = (self.cpu_host_s, self.cpu_client_s, self.cpu_azurite_s)
+        if self.error or not self.items or all(p is None for p in parts):
             return None
-        return (self.cpu_host_s + (self.cpu_azurite_s or 0.0)) * 1000 / self.items
+        return sum(p or 0.0 for p in parts) * 1000 / self.items
 
     @property
     def episodes_per_instance(self) -> float | None:
@@ -103,7 +108,7 @@ class TargetResult:
     row_key: str | None
     value: float | None
     threshold: float
-    comparison: str  # ">=" or "<="
+    comparison: str  # ">=", ">" or "<="
     unit: str
     met: bool | None
     detail: str = ""

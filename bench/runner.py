@@ -7,13 +7,14 @@ noise from other work on the machine falls on both sides alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 from bench.ceiling import CeilingRun, best_workers, ceiling_row, ceiling_run, single_put_row
 from bench.e2e import BackupRun, measured_backups, ours_rows
 from bench.engine import measure_engine
+from bench.peers import PeerRun, Tool, ensure_tools, peer_row, peer_run
 from bench.plan import Plan
 from bench.results import CEILING, CEILING_SINGLE_PUT, OURS, RERUN, Row, error_text
 from bench.trees import KiB, MiB, Tree, TreeSpec, ensure_tree
@@ -58,8 +59,11 @@ def tree_rows(
     runs: int,
     workers: tuple[int, ...],
     rerun: bool = False,
+    peers: Mapping[str, Tool | str] | None = None,
 ) -> list[Row]:
-    """Ceiling (sweep over ``workers``, then best of ``runs``) and ours (best of ``runs``)."""
+    """Ceiling (sweep over ``workers``, then best of ``runs``), ours and each of ``peers``
+    (best of ``runs``); ``peers`` maps a peer to its tool or to why it is not available."""
+    peers = peers or {}
     failures = _Failures()
     ceiling: list[CeilingRun] = []
     for count in workers:
@@ -70,6 +74,7 @@ def tree_rows(
             ceiling.append(run)
     first: list[BackupRun] = []
     again: list[BackupRun] = []
+    peer_runs: dict[str, list[PeerRun]] = {kind: [] for kind in peers}
     for run_no in range(runs):
         if run_no > 0 and ceiling:
             best = best_workers(ceiling)
@@ -91,6 +96,15 @@ def tree_rows(
         if results:
             first.append(results[0])
             again.extend(results[1:])
+        for kind, tool in peers.items():
+            if isinstance(tool, Tool):
+                done = failures.attempt(
+                    kind,
+                    f"{kind} upload of {tree.spec.name}",
+                    lambda t=tool: peer_run(t, workdir / "peers", tree, plan.run_timeout),
+                )
+                if done:
+                    peer_runs[kind].append(done)
     rows = [ceiling_row(label, tree, ceiling) if ceiling else failures.row(label, tree, CEILING)]
     if max((e.size for e in tree.entries), default=0) > SDK_SINGLE_PUT_LIMIT:
         single = failures.attempt(
@@ -106,6 +120,12 @@ def tree_rows(
     if rerun and not again:
         failures.errors.setdefault(RERUN, failures.errors.get(OURS, "not run"))
         rows.append(failures.row(label, tree, RERUN))
+    for kind, tool in peers.items():
+        if kind in failures.errors:
+            rows.append(failures.row(label, tree, kind))
+        else:
+            usable = tool if isinstance(tool, Tool) else None
+            rows.append(peer_row(label, tree, kind, usable, peer_runs[kind], str(tool)))
     return rows
 
 
@@ -114,11 +134,21 @@ def run_plan(plan: Plan, workdir: Path) -> list[Row]:
     trees_dir = workdir / "trees"
     warmup = ensure_tree(trees_dir, WARMUP_TREE)
     rows: list[Row] = []
+    on_trees = plan.scenarios & {"A", "B", "C"}
+    peers = ensure_tools(workdir / "peers", plan.peers) if on_trees else {}
     for label in ("A", "B", "C"):
         if label in plan.scenarios:
             tree = ensure_tree(trees_dir, plan.trees[label])
             rows += tree_rows(
-                plan, workdir, label, tree, warmup, plan.runs, plan.workers, rerun=label == "A"
+                plan,
+                workdir,
+                label,
+                tree,
+                warmup,
+                plan.runs,
+                plan.workers,
+                rerun=label == "A",
+                peers=peers,
             )
     if "D" in plan.scenarios:
         best = next((r.workers for r in rows if r.tree == "A" and r.kind == CEILING), None)

@@ -9,6 +9,7 @@ from bench.results import (
     ENGINE,
     ENGINE_PARTITIONED,
     OURS,
+    PEERS,
     RERUN,
     Row,
     TargetResult,
@@ -24,6 +25,8 @@ RERUN_SPEEDUP = 5.0
 SCALING_LIMIT = 1.25
 ENGINE_RATE = 2000.0
 PARTITIONED_RSS_MIB = 500.0
+PEER_SPEEDUP = 1.0  # ours strictly faster than every peer measured
+CPU_RATIO_A = 1.5  # ours' CPU per file on tree A over the ceiling's
 
 
 def rate(row: Row, metric: str) -> float | None:
@@ -35,6 +38,27 @@ def ratio(ours: Row | None, ceiling: Row | None, metric: str) -> float | None:
     if ours is None or ceiling is None:
         return None
     mine, best = rate(ours, metric), rate(ceiling, metric)
+    if mine is None or not best:
+        return None
+    return mine / best
+
+
+def fastest_peer(rows: Sequence[Row], tree: str, metric: str) -> tuple[Row | None, float | None]:
+    """The peer row with the best rate on ``tree`` (None when no peer was measured)."""
+    measured = [
+        (r, rate(r, metric)) for r in rows if r.tree == tree and r.kind in PEERS and not r.error
+    ]
+    measured = [(r, v) for r, v in measured if v]
+    if not measured:
+        return None, None
+    return max(measured, key=lambda pair: pair[1] or 0.0)
+
+
+def cpu_ratio(ours: Row | None, ceiling: Row | None) -> float | None:
+    """Ours' CPU per file (host + client + Azurite) over the ceiling's."""
+    if ours is None or ceiling is None:
+        return None
+    mine, best = ours.cpu_ms_per_item, ceiling.cpu_ms_per_item
     if mine is None or not best:
         return None
     return mine / best
@@ -74,6 +98,8 @@ def _by_size(rows: Sequence[Row], tree: str, kind: str) -> list[Row]:
 def _check(value: float | None, comparison: str, threshold: float) -> bool | None:
     if value is None:
         return None
+    if comparison == ">":
+        return value > threshold
     return value >= threshold if comparison == ">=" else value <= threshold
 
 
@@ -82,7 +108,7 @@ def _target(
     description: str,
     row: Row | None,
     value: float | None,
-    comparison: str,
+    comparison: str,  # ">=", ">" or "<="
     threshold: float,
     unit: str,
     detail: str = "",
@@ -109,9 +135,10 @@ def _same_tree(a: Row, b: Row) -> bool:
 
 
 def fill_ratios(rows: Sequence[Row]) -> None:
-    """Set ``ratio`` on every ours row: its rate over its tree's ceiling (D: same size)."""
+    """Set ``ratio`` on every ours and peer row: its rate over its tree's ceiling (D: same
+    size)."""
     for row in rows:
-        if row.kind != OURS or row.tree not in TREE_METRIC:
+        if row.kind not in (OURS, *PEERS) or row.tree not in TREE_METRIC:
             continue
         ceiling = next((r for r in rows if _same_tree(r, row) and r.kind == CEILING), None)
         row.ratio = ratio(row, ceiling, TREE_METRIC[row.tree])
@@ -135,6 +162,36 @@ def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
                 "x ceiling",
             )
         )
+    for tree in ("A", "B", "C"):
+        ours = _find(rows, tree, OURS)
+        metric = TREE_METRIC[tree]
+        peer, peer_rate = fastest_peer(rows, tree, metric)
+        mine = rate(ours, metric) if ours else None
+        value = mine / peer_rate if mine is not None and peer_rate else None
+        results.append(
+            _target(
+                f"{tree}.peers",
+                f"tree {tree}: {metric} faster than every peer (rclone, az)",
+                ours,
+                value,
+                ">",
+                PEER_SPEEDUP,
+                "x fastest peer",
+                detail=f"fastest peer: {peer.kind}" if peer else "no peer measured",
+            )
+        )
+    ours_a = _find(rows, "A", OURS)
+    results.append(
+        _target(
+            "A.cpu",
+            f"tree A: CPU per file (host + client + Azurite) <= {CPU_RATIO_A} x the ceiling's",
+            ours_a,
+            cpu_ratio(ours_a, _find(rows, "A", CEILING)),
+            "<=",
+            CPU_RATIO_A,
+            "x ceiling CPU",
+        )
+    )
     ours_c = _find(rows, "C", OURS)
     results.append(
         _target(

@@ -6,7 +6,14 @@ import pytest
 
 from bench import BenchError
 from bench.ceiling import per_file_concurrency
-from bench.plan import customise, full_plan, parse_ints, parse_scenarios, quick_plan
+from bench.plan import (
+    customise,
+    full_plan,
+    parse_ints,
+    parse_peers,
+    parse_scenarios,
+    quick_plan,
+)
 
 
 def test_scenarios_are_case_insensitive_and_checked() -> None:
@@ -15,6 +22,16 @@ def test_scenarios_are_case_insensitive_and_checked() -> None:
         parse_scenarios("A,E")
     with pytest.raises(BenchError):
         parse_scenarios(" , ")
+
+
+def test_peers_keep_their_order_and_none_means_none() -> None:
+    assert parse_peers("AZ, rclone") == ("rclone", "az")
+    assert parse_peers("none") == ()
+    with pytest.raises(BenchError, match="unknown peer"):
+        parse_peers("azcopy")
+    with pytest.raises(BenchError):
+        parse_peers(",")
+    assert full_plan().peers == ("rclone", "az")
 
 
 def test_number_lists() -> None:

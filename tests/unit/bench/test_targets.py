@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bench.results import (
+    AZ_CLI,
     CEILING,
     ENGINE,
     ENGINE_PARTITIONED,
     OURS,
+    RCLONE,
     RERUN,
     Row,
 )
@@ -101,10 +103,44 @@ def test_engine_targets() -> None:
 
 def test_missing_rows_are_not_measured_and_failed_rows_are_not_met() -> None:
     targets = by_key([])
-    assert len(targets) == 8
+    assert len(targets) == 12
     assert all(t.met is None and t.verdict == "not measured" for t in targets.values())
     failed = row("engine", ENGINE_PARTITIONED, 100000, None, error="BenchError: timed out")
     target = by_key([failed])["engine.partitioned"]
     assert target.met is False
     assert target.verdict == "NOT met"
     assert "timed out" in target.detail
+
+
+def test_ours_must_beat_the_fastest_peer_measured() -> None:
+    rows = [
+        row("A", CEILING, 2000, 4.0),
+        row("A", OURS, 2000, 5.0),  # 400 files/s
+        row("A", RCLONE, 2000, 6.0),  # 333 files/s
+        row("A", AZ_CLI, 2000, 5.0),  # 400 files/s: a tie is not faster
+        row("B", OURS, 200, 1.0, bytes=200 * MiB),
+        row("B", RCLONE, 200, 2.0, bytes=200 * MiB),
+        row("B", AZ_CLI, 200, None, note="not run: no pip"),  # not installed: left out
+        row("C", OURS, 2, 5.0, bytes=512 * MiB),
+        row("C", RCLONE, 2, None, error="BenchError: broke"),  # failed: left out
+    ]
+    targets = by_key(rows)
+    assert targets["A.peers"].value == pytest.approx(1.0)
+    assert targets["A.peers"].met is False
+    assert targets["A.peers"].detail == "fastest peer: az"
+    assert targets["B.peers"].value == pytest.approx(2.0)
+    assert targets["B.peers"].met is True
+    assert targets["C.peers"].met is None
+    assert targets["C.peers"].detail == "no peer measured"
+    assert rows[2].ratio == pytest.approx(4.0 / 6.0)  # peers get a ratio to the ceiling too
+
+
+def test_cpu_per_file_on_tree_a_counts_host_client_and_azurite() -> None:
+    ceiling = row("A", CEILING, 2000, 4.0, cpu_client_s=3.0, cpu_azurite_s=2.0)  # 2.5 ms
+    ours = row("A", OURS, 2000, 5.0, cpu_host_s=5.0, cpu_client_s=0.5, cpu_azurite_s=2.0)
+    assert ours.cpu_ms_per_item == pytest.approx(3.75)
+    target = by_key([ceiling, ours])["A.cpu"]
+    assert target.value == pytest.approx(1.5)
+    assert target.met is True
+    ours.cpu_host_s = 5.1
+    assert by_key([ceiling, ours])["A.cpu"].met is False
