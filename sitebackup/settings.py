@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sitebackup.errors import ConfigError, RuleError
 from sitebackup.layout import DEFAULT_META_CONTAINER
 from sitebackup.naming import container_name_problem
+from sitebackup.retention import Policy
 from sitebackup.rules import parse_setting as parse_exclude_setting
 
 ALLOWED_ROOTS = "BACKUP_ALLOWED_ROOTS"
@@ -27,6 +28,7 @@ BLOCK_SIZE_MB = "BACKUP_BLOCK_SIZE_MB"
 UPLOAD_CONCURRENCY = "BACKUP_UPLOAD_CONCURRENCY"
 HTTP_POOL_SIZE = "BACKUP_HTTP_POOL_SIZE"
 META_CONTAINER = "BACKUP_META_CONTAINER"
+RETENTION = "BACKUP_RETENTION"
 EXCLUDE = "BACKUP_EXCLUDE"
 
 DEFAULT_CONTAINER = "backups"
@@ -59,6 +61,9 @@ class Settings:
     upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
     http_pool_size: int = DEFAULT_HTTP_POOL_SIZE
     meta_container: str = DEFAULT_META_CONTAINER
+    # What prune keeps when the request names no rule (e.g. "last=7,daily=14,weekly=8");
+    # empty: a prune must name its rules.
+    retention: Policy = Policy()
     exclude_defaults: tuple[str, ...] = ()
 
 
@@ -137,4 +142,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         upload_concurrency=_int(env, UPLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY, 1, 32),
         http_pool_size=_int(env, HTTP_POOL_SIZE, DEFAULT_HTTP_POOL_SIZE, 1, 1000),
         meta_container=meta,
+        retention=Policy.parse(env.get(RETENTION) or "", RETENTION),
     )

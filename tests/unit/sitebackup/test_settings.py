@@ -8,6 +8,7 @@ import pytest
 
 from sitebackup import paths, settings
 from sitebackup.errors import ConfigError
+from sitebackup.retention import Policy
 
 
 def test_defaults_when_nothing_is_set():
@@ -86,3 +87,12 @@ def test_root_problem_checks_containment_before_existence(tmp_path):
 
 def test_local_path_joins_posix_relative_paths():
     assert paths.local_path("/srv/www", "a/b/c.txt") == os.path.join("/srv/www", "a", "b", "c.txt")
+
+
+def test_the_retention_setting_is_read_and_checked() -> None:
+    assert settings.load({"BACKUP_RETENTION": "last=7,daily=14,weekly=8"}).retention == Policy(
+        last=7, daily=14, weekly=8
+    )
+    assert settings.load({}).retention.empty
+    with pytest.raises(ConfigError, match="BACKUP_RETENTION"):
+        settings.load({"BACKUP_RETENTION": "forever"})
