@@ -197,7 +197,15 @@ class BackupApi:
         if prefix is not None:
             body["prefix"] = prefix
         body.update(options or {})
-        url = urls.start_url(self.base_url, self.code)
+        return self.start(body)
+
+    def start_restore(self, body: Mapping[str, Any]) -> StartedBackup:
+        """Start a restore (the body is the restore request, see docs/app.md)."""
+        return self.start(dict(body), urls.RESTORE_ORCHESTRATOR)
+
+    def start(self, body: Any, orchestrator: str = urls.ORCHESTRATOR) -> StartedBackup:
+        """POST ``body`` to the starter of ``orchestrator``; the instance id and status URL."""
+        url = urls.start_url(self.base_url, self.code, orchestrator)
         response = self._request("POST", url, json=body)
         answer = _decode(response.content)
         if response.status_code == 409:

@@ -554,6 +554,12 @@ def _wait_terminal(api: BackupApi, instance: str, timeout: float) -> Snapshot | 
     help="With the emulator's account (UseDevelopmentStorage=true), start Azurite over the "
     "local host's data when nothing answers on its port, and stop it at the end.",
 )
+@click.option(
+    "--snapshot",
+    default=None,
+    help="Compare with this snapshot (an id from 'snapshots', or 'latest') instead of the "
+    "blobs as they are now.",
+)
 @json_option
 def verify(
     directory: Path,
@@ -561,11 +567,13 @@ def verify(
     prefix: str | None,
     connection_string: str | None,
     local: bool,
+    snapshot: str | None,
     as_json: bool,
 ) -> None:
     """Compare DIRECTORY with its backup: size and MD5 of every file, missing and extra blobs.
 
-    Exits 0 when they match, 1 on any difference.
+    With --snapshot, compare with what that snapshot lists (a restored folder, or the tree
+    as it was then). Exits 0 when they match, 1 on any difference.
     """
     # Imported here: the storage SDK takes a moment to load and only verify needs it.
     from backup_client import storage
@@ -589,7 +597,12 @@ def verify(
             prefix if prefix is not None else naming.default_prefix(str(root))
         )
         tree = storage.walk_tree(directory, prefix)
-        listing = storage.list_backup(setting.connection_string, container, prefix)
+        if snapshot is None:
+            listing = storage.list_backup(setting.connection_string, container, prefix)
+        else:
+            listing = _snapshot_listing(
+                setting.connection_string, local_settings, container, prefix, snapshot
+            )
         report = compare(
             tree.files,
             listing.blobs,
@@ -719,3 +732,42 @@ def schedule(expression: str | None, roots: str | None, count: int, as_json: boo
             ("next" if index == 0 else "", f"{when:%Y-%m-%d %H:%M:%S} UTC   {local_time} local")
         )
     print_rows(out.out, rows)
+
+
+def _snapshot_listing(
+    connection_string: str,
+    local_settings: dict[str, str],
+    container: str,
+    prefix: str,
+    snapshot: str,
+) -> Any:
+    """What a snapshot lists, in the shape of a blob listing (name, size, MD5 per file)."""
+    from backup_client import snapshots as snaps
+    from backup_client.storage import BlobListing
+    from backup_client.verify import RemoteBlob
+    from sitebackup import naming
+    from sitebackup.manifest import ManifestError
+
+    store = snaps.open_store(
+        connection_string, snaps.resolve_meta(os.environ, local_settings), container, prefix
+    )
+    header = snaps.find(store, snapshot)
+    blobs: dict[str, RemoteBlob] = {}
+    try:
+        for entry in store.entries(header):
+            try:
+                name = naming.blob_name(prefix, entry.path)
+            except ValueError:
+                name = entry.path  # a name no backup writes: it shows up as extra
+            blobs[name] = RemoteBlob(name, entry.size, entry.md5)
+    except ManifestError as error:
+        raise snaps.SnapshotNotFound(f"snapshot {header.run_id}: {error}") from None
+    endpoint = store.meta.primary_endpoint.rsplit("/", 1)[0]
+    return BlobListing(blobs, True, f"{endpoint} (snapshot {header.run_id})")
+
+
+# Registered last: they use this module's options and helpers.
+from backup_client import restore_cli  # noqa: E402
+
+main.add_command(restore_cli.snapshots)
+main.add_command(restore_cli.restore)

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # setting, falling back to the Functions runtime's storage).
 CONNECTION_SETTINGS = ("BACKUP_STORAGE_CONNECTION", "AzureWebJobsStorage")
 ALLOWED_ROOTS_SETTING = "BACKUP_ALLOWED_ROOTS"
+RESTORE_ROOTS_SETTING = "BACKUP_RESTORE_ROOTS"
 CONTAINER_SETTING = "BACKUP_CONTAINER"
 DEFAULT_CONTAINER = "backups"
 

@@ -20,7 +20,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from backup_client import urls
-from backup_client.config import ALLOWED_ROOTS_SETTING, extend_roots, read_local_settings
+from backup_client.config import (
+    ALLOWED_ROOTS_SETTING,
+    RESTORE_ROOTS_SETTING,
+    extend_roots,
+    read_local_settings,
+)
 from backup_client.errors import LocalHostError
 from devhost import azurite
 from devhost import ready as ready_module
@@ -94,16 +99,25 @@ def host_command(app_dir: Path, port: int, ready_file: Path) -> list[str]:
 
 
 def host_environment(
-    environ: Mapping[str, str], local_settings: Mapping[str, str], backup_root: str
+    environ: Mapping[str, str],
+    local_settings: Mapping[str, str],
+    backup_root: str | None,
+    restore_root: str | None = None,
 ) -> dict[str, str]:
-    """The host's environment: ours, with the backup root added to the allowed roots.
+    """The host's environment: ours, with the backup root added to the allowed roots (and
+    the restore target's folder to the restore roots).
 
     The list starts from the environment's value, else the app's local.settings.json value, so
     the roots the app already allows stay allowed.
     """
     env = dict(environ)
-    existing = env.get(ALLOWED_ROOTS_SETTING) or local_settings.get(ALLOWED_ROOTS_SETTING)
-    env[ALLOWED_ROOTS_SETTING] = extend_roots(existing, backup_root)
+    for setting, root in (
+        (ALLOWED_ROOTS_SETTING, backup_root),
+        (RESTORE_ROOTS_SETTING, restore_root),
+    ):
+        if root is not None:
+            existing = env.get(setting) or local_settings.get(setting)
+            env[setting] = extend_roots(existing, root)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -111,8 +125,9 @@ def host_environment(
 def ensure_local_host(
     url: str,
     app_dir: Path,
-    backup_root: str,
+    backup_root: str | None,
     timeout: float = DEFAULT_START_TIMEOUT,
+    restore_root: str | None = None,
     announce: Callable[[str], None] = lambda message: None,
 ) -> LocalHost:
     """A host answering at ``url``: the one already there, or one started on ``app_dir``."""
@@ -128,7 +143,7 @@ def ensure_local_host(
     workdir = Path(tempfile.mkdtemp(prefix="site-backup-host-"))
     ready_file = workdir / "ready.json"
     command = host_command(app_dir, port, ready_file)
-    env = host_environment(os.environ, read_local_settings(app_dir), backup_root)
+    env = host_environment(os.environ, read_local_settings(app_dir), backup_root, restore_root)
     announce(f"starting the local host for {app_dir} on port {port}")
     with open(workdir / "host.log", "wb") as out:
         process = subprocess.Popen(

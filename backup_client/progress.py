@@ -254,6 +254,7 @@ class Summary:
     snapshot: Snapshot
     elapsed: float | None  # seconds
     account_endpoint: str | None = None
+    kind: str = "backup"  # or "restore": the same counts, other words
 
     @property
     def progress(self) -> Progress:
@@ -293,19 +294,25 @@ class Summary:
         headline = status
         if self.elapsed is not None:
             headline += f" in {format_duration(self.elapsed)}"
-        rows.append(("backup", f"{self.snapshot.instance_id}  {headline}"))
+        rows.append((self.kind, f"{self.snapshot.instance_id}  {headline}"))
         if not self.snapshot.is_terminal and p.phase:
             rows.append(("phase", p.phase))
+        restore = self.kind == "restore"
+        copied, unchanged, moved = (
+            ("restored", "already there", "downloaded")
+            if restore
+            else ("copied", "unchanged", "uploaded")
+        )
         rows.append(
             (
                 "files",
-                f"{self.files_total:,} total: {p.files_copied:,} copied, "
-                f"{p.files_skipped:,} skipped (unchanged), {p.files_failed:,} failed",
+                f"{self.files_total:,} total: {p.files_copied:,} {copied}, "
+                f"{p.files_skipped:,} skipped ({unchanged}), {p.files_failed:,} failed",
             )
         )
         size = f"{format_bytes(self.bytes)} ({self.bytes:,} bytes)"
         if p.bytes_copied is not None:
-            size += f", {format_bytes(p.bytes_copied)} uploaded"
+            size += f", {format_bytes(p.bytes_copied)} {moved}"
         rows.append(("bytes", size))
         if self.throughput is not None and self.snapshot.is_terminal and self.elapsed:
             files_rate = p.files_done / self.elapsed
@@ -314,7 +321,7 @@ class Summary:
             where = p.location
             if self.account_endpoint:
                 where += f"  at {self.account_endpoint}"
-            rows.append(("blobs", where))
+            rows.append(("from" if restore else "blobs", where))
         for index, failure in enumerate(p.failed[:FAILED_SHOWN]):
             rows.append(("failed" if index == 0 else "", f"{failure.path}: {failure.error}"))
         hidden = p.files_failed - min(len(p.failed), FAILED_SHOWN)

@@ -22,7 +22,7 @@ CHUNK = 1024 * 1024
 
 # The SDK's defaults retry a refused connection for over a minute; a command line should say
 # "nothing answers" within seconds, and still ride out a transient error.
-def _client_options() -> dict:
+def client_options() -> dict:
     return {
         "retry_policy": ExponentialRetry(
             initial_backoff=1, increment_base=2, retry_total=3, retry_connect=1
@@ -76,7 +76,7 @@ def list_backup(connection_string: str, container: str, prefix: str) -> BlobList
     """The blobs under ``prefix/`` (every blob when the prefix is empty) in ``container``."""
     try:
         client = ContainerClient.from_connection_string(
-            connection_string, container, **_client_options()
+            connection_string, container, **client_options()
         )
     except (ValueError, AzureError) as error:
         raise StorageError(f"the storage connection string is not usable: {error}") from None

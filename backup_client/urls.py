@@ -12,6 +12,7 @@ import ipaddress
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 ORCHESTRATOR = "E2_BackupSiteContent"
+RESTORE_ORCHESTRATOR = "E2_RestoreSnapshot"
 WEBHOOK_BASE = "runtime/webhooks/durabletask"
 DEFAULT_URL = "http://127.0.0.1:7071"
 

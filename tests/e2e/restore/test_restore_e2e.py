@@ -1,0 +1,158 @@
+"""Restore through the real path: the local host (a subprocess) serving the app over HTTP,
+the real durable SDK, real Azurite, real folders.
+
+Expected trees come from copies made with shutil before anything changed, or from the bytes
+the test itself put into storage, never from the restore's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sitebackup.restore.request import instance_id
+from tests.e2e.restore.support import (
+    RESTORE,
+    build_tree,
+    contents,
+    post,
+    run,
+    snapshot_of,
+    start,
+    temp_files,
+    write_snapshot,
+)
+from tests.support.host_process import HostProcess, http_request, running_host
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("places")
+    found = {name: base / name for name in ("sites", "restores", "outside", "oracles")}
+    for path in found.values():
+        path.mkdir()
+    return found
+
+
+@pytest.fixture(scope="module")
+def host(azurite, places, tmp_path_factory) -> Iterator[HostProcess]:
+    env = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
+        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
+        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
+        "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
+        # Small partitions: progress moves in small steps, so a kill can land mid-restore.
+        "BACKUP_PARTITION_SIZE": "20",
+    }
+    with running_host(PROJECT_DIR, tmp_path_factory.mktemp("host-state"), env=env) as running:
+        yield running
+
+
+def test_hostile_names_in_a_manifest_cannot_write_outside_the_target(
+    host, azurite, places, unique_name
+):
+    target = places["restores"] / unique_name
+    target.mkdir()
+    outside = places["outside"] / unique_name
+    outside.mkdir()
+    (target / "uploads").symlink_to(outside)
+    good = {"index.html": b"<h1>ok</h1>", "css/site.css": b"body{}"}
+    hostile = [
+        "../../outside/escape.txt",
+        "/tmp/absolute.txt",
+        "a\\..\\..\\b.txt",
+        "uploads/evil.php",
+        "x/../../y.txt",
+        "css//double.css",
+    ]
+    write_snapshot(
+        azurite.connection_string,
+        unique_name,
+        "www",
+        "run-hostile",
+        good,
+        extra_lines=[
+            {"path": name, "size": 4, "mtimeNs": 0, "md5": "ICEHUKy9mNcKZDGfjUDu7Q=="}
+            for name in hostile
+        ],
+    )
+
+    final = run(
+        host,
+        RESTORE,
+        {"container": unique_name, "prefix": "www", "target": str(target)},
+    )
+
+    assert final["runtimeStatus"] == "Completed", final
+    status = final["customStatus"]
+    assert (status["filesCopied"], status["filesFailed"]) == (len(good), len(hostile))
+    assert {item["path"] for item in status["failed"]} == set(hostile)
+    assert all(item["error"].startswith("refused") for item in status["failed"])
+    assert list(outside.iterdir()) == []
+    assert not (places["outside"] / "escape.txt").exists()
+    assert contents(snapshot_of(target)) == good
+
+
+def test_bad_requests_get_a_400_and_start_nothing(host, azurite, places, unique_name):
+    write_snapshot(azurite.connection_string, unique_name, "www", "run-1", {"a.txt": b"a"})
+    inside = str(places["restores"] / unique_name)
+    base = {"container": unique_name, "prefix": "www", "target": inside}
+    cases = [
+        ({k: v for k, v in base.items() if k != "target"}, "'target' is missing"),
+        ({**base, "target": str(places["outside"])}, "outside the restore roots"),
+        ({**base, "snapshot": "no-such-run"}, "no snapshot 'no-such-run'"),
+        ({**base, "include": ["[z-a]"]}, "not valid"),
+        ({**base, "include": "*.txt"}, "must be a list"),
+        ({**base, "target": 42}, "must be a string"),
+        ({**base, "existing": True}, "must be a string"),
+        ({**base, "asOf": "not a time"}, "not a time"),
+    ]
+    for body, message in cases:
+        answer = post(host, RESTORE, body)
+        assert answer.status == 400, (body, answer.status, answer.body)
+        assert message in answer.json()["error"], (body, answer.json())
+    broken = http_request("POST", f"{host.url}/{RESTORE}", b"{not json", {})
+    assert broken.status == 400 and "not valid JSON" in broken.json()["error"]
+    for target in (inside, str(places["outside"])):
+        gone = http_request("GET", host.status_url(instance_id(target)))
+        assert gone.status == 404, gone.body
+    assert not Path(inside).exists()
+
+
+def test_sigkill_mid_restore_then_restart_finishes_with_no_temporary_files(
+    host, azurite, places, unique_name
+):
+    source = places["oracles"] / unique_name
+    build_tree(source, files=240, seed=7, size=48 * 1024)
+    files = {path: data for path, (data, _) in snapshot_of(source).items()}
+    write_snapshot(azurite.connection_string, unique_name, "site", "run-big", files)
+    target = places["restores"] / unique_name
+
+    instance = start(
+        host, RESTORE, {"container": unique_name, "prefix": "site", "target": str(target)}
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        status = http_request("GET", host.status_url(instance)).json() or {}
+        done = (status.get("customStatus") or {}).get("filesDone") or 0
+        if 0 < done < len(files) - 20:
+            break
+        assert status.get("runtimeStatus") not in ("Completed", "Failed"), (
+            f"the restore ended before the kill: {status}"
+        )
+        assert time.monotonic() < deadline, f"no progress to interrupt: {status}"
+        time.sleep(0.02)
+    host.restart(kill=True)
+    final = host.wait_for_status(instance, timeout=300)
+
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["customStatus"]["filesFailed"] == 0, final["customStatus"]
+    assert final["output"] == sum(len(data) for data in files.values())
+    assert contents(snapshot_of(target)) == files
+    assert temp_files(target) == []
