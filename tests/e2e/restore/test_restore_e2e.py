@@ -7,6 +7,10 @@ the test itself put into storage, never from the restore's own bookkeeping.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +160,85 @@ def test_sigkill_mid_restore_then_restart_finishes_with_no_temporary_files(
     assert final["output"] == sum(len(data) for data in files.values())
     assert contents(snapshot_of(target)) == files
     assert temp_files(target) == []
+
+
+def site_backup(*args: str, env_extra: dict[str, str] | None = None):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SITE_BACKUP_", "DEVHOST_", "BACKUP_"))
+    }
+    env.pop("AzureWebJobsStorage", None)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "backup_client", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+        env=env,
+        timeout=180,
+    )
+
+
+def show(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def test_client_lists_restores_and_verifies_a_snapshot(host, azurite, places, unique_name):
+    cs = azurite.connection_string
+    files = {"index.html": b"<h1>home</h1>", "img/logo.png": bytes(range(256)) * 40}
+    write_snapshot(cs, unique_name, "mysite", "run-client", files)
+    site = places["sites"] / "mysite"  # the backed-up folder: only its name matters now
+    common = ("--container", unique_name)
+
+    listed = site_backup("snapshots", str(site), *common, "--connection-string", cs, "--json")
+    assert listed.returncode == 0, show(listed)
+    [header] = json.loads(listed.stdout)
+    assert (header["runId"], header["files"]) == ("run-client", len(files))
+    table = site_backup("snapshots", str(site), *common, "--connection-string", cs)
+    assert "run-client" in table.stdout, show(table)
+
+    target = places["restores"] / f"{unique_name}-client"
+    restored = site_backup(
+        "restore",
+        str(site),
+        "--to",
+        str(target),
+        "--snapshot",
+        "run-client",
+        "--url",
+        host.url,
+        "--no-progress",
+        *common,
+    )
+    assert restored.returncode == 0, show(restored)
+    assert f"{len(files)} total: {len(files)} restored" in restored.stdout, show(restored)
+    assert contents(snapshot_of(target)) == files
+
+    verify = ("verify", str(target), *common, "--prefix", "mysite", "--connection-string", cs)
+    same = site_backup(*verify, "--snapshot", "run-client")
+    assert same.returncode == 0, show(same)
+    (target / "index.html").write_bytes(b"<h1>defaced</h1>")
+    differs = site_backup(*verify, "--snapshot", "run-client")
+    assert differs.returncode == 1, show(differs)
+    assert "index.html" in differs.stdout
+
+    # The defaced file differs: refused unless --overwrite, which brings the good one back.
+    again = site_backup(
+        "restore", str(site), "--to", str(target), "--url", host.url, "--json", *common
+    )
+    assert again.returncode == 3, show(again)
+    assert json.loads(again.stdout)["failed"][0]["path"] == "index.html"
+    fixed = site_backup(
+        "restore",
+        str(site),
+        "--to",
+        str(target),
+        "--url",
+        host.url,
+        "--json",
+        "--overwrite",
+        *common,
+    )
+    assert fixed.returncode == 0, show(fixed)
+    assert contents(snapshot_of(target)) == files
