@@ -19,9 +19,11 @@ import pytest
 
 from sitebackup.restore.request import instance_id
 from tests.e2e.restore.support import (
+    BACKUP,
     RESTORE,
     build_tree,
     contents,
+    copy_aside,
     post,
     run,
     snapshot_of,
@@ -242,3 +244,71 @@ def test_client_lists_restores_and_verifies_a_snapshot(host, azurite, places, un
     )
     assert fixed.returncode == 0, show(fixed)
     assert contents(snapshot_of(target)) == files
+
+
+def snapshot_ids(azurite, container: str, prefix: str) -> list[str]:
+    """The backup's snapshots, newest first, as the client lists them."""
+    site = Path("/nonexistent") / prefix
+    listed = site_backup(
+        "snapshots",
+        str(site),
+        "--container",
+        container,
+        "--connection-string",
+        azurite.connection_string,
+        "--json",
+    )
+    assert listed.returncode == 0, show(listed)
+    return [header["runId"] for header in json.loads(listed.stdout)]
+
+
+def test_back_up_change_back_up_then_restore_each_snapshot(host, azurite, places, unique_name):
+    site = places["sites"] / "site" / unique_name
+    build_tree(site, files=60, seed=3)
+    (site / "index.html").write_bytes(b"<h1>the good page</h1>")
+    backup = {"path": str(site), "container": unique_name, "prefix": "www"}
+    first = run(host, BACKUP, backup)
+    assert first["runtimeStatus"] == "Completed", first
+    oracle_first = copy_aside(site, places["oracles"] / f"{unique_name}-1")
+
+    # Change, delete, add, rename; and a corruption that keeps the size (a defacement).
+    (site / "d0" / "s0" / "f0000.bin").write_bytes(b"changed content")
+    (site / "d1" / "s1" / "f0001.bin").unlink()
+    (site / "new" / "added.txt").parent.mkdir()
+    (site / "new" / "added.txt").write_bytes(b"added later")
+    (site / "d2" / "s2" / "f0002.bin").rename(site / "d2" / "renamed.bin")
+    (site / "index.html").write_bytes(b"<h1>DEFACED!! page</h1>"[: len(b"<h1>the good page</h1>")])
+    assert (site / "index.html").stat().st_size == len(b"<h1>the good page</h1>")
+    second = run(host, BACKUP, backup)
+    assert second["runtimeStatus"] == "Completed", second
+    oracle_latest = copy_aside(site, places["oracles"] / f"{unique_name}-2")
+
+    newest, oldest = snapshot_ids(azurite, unique_name, "www")
+
+    # The first snapshot, into an empty folder: the tree as it was, mtimes included.
+    target = places["restores"] / f"{unique_name}-first"
+    done = run(host, RESTORE, {**backup, "snapshot": oldest, "target": str(target)})
+    assert done["runtimeStatus"] == "Completed", done
+    assert done["customStatus"]["filesFailed"] == 0, done["customStatus"]
+    assert snapshot_of(target) == oracle_first
+    assert (target / "index.html").read_bytes() == b"<h1>the good page</h1>"
+    assert done["output"] == sum(len(data) for data, _ in oracle_first.values())
+
+    # Latest (the default), likewise.
+    target = places["restores"] / f"{unique_name}-latest"
+    done = run(host, RESTORE, {**backup, "target": str(target)})
+    assert done["runtimeStatus"] == "Completed", done
+    assert snapshot_of(target) == oracle_latest
+
+    # One file and one folder of the first snapshot.
+    target = places["restores"] / f"{unique_name}-subset"
+    done = run(
+        host,
+        RESTORE,
+        {**backup, "snapshot": oldest, "target": str(target), "include": ["/index.html", "/d1/"]},
+    )
+    assert done["runtimeStatus"] == "Completed", done
+    wanted = {p: v for p, v in oracle_first.items() if p == "index.html" or p.startswith("d1/")}
+    assert snapshot_of(target) == wanted
+    assert done["customStatus"]["filesTotal"] == len(wanted)
+    assert newest != oldest
