@@ -231,6 +231,10 @@ class InstanceExists(HostError):
     """A running instance already has that id (HTTP 500 from the start API, as the real host)."""
 
 
+class InvalidContinuationToken(HostError, ValueError):
+    """A continuation token the task hub did not write (HTTP 400)."""
+
+
 class TaskHubProtocol(Protocol):
     """The task hub, as the HTTP front drives it. All methods are safe to call concurrently."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from sitebackup import activity_setup, rerun, run_pages, storage
+from sitebackup import activity_setup, ownership, rerun, run_pages, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
@@ -93,6 +93,21 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
         return _list_open_root(job, setup, env, root, run_id)
 
 
+def _destination_problem(job: Job, meta: ContainerClient, root: RootDir) -> str | None:
+    """Why this root may not write into the job's destination, or None.
+
+    The starter claimed the destination already; a backup started around it (the Durable
+    HTTP API) must not write into another root's destination either. A dry run only reads.
+    """
+    if job.dry_run:
+        owner = ownership.owner_of(meta, job.container, job.prefix)
+    else:
+        owner = ownership.claim(meta, job.container, job.prefix, root.path).owner
+    if owner is None or owner == root.path:
+        return None
+    return ownership.conflict_message(root.path, owner, job.container, job.prefix)
+
+
 def _list_open_root(
     job: Job,
     setup: activity_setup.Setup,
@@ -101,10 +116,14 @@ def _list_open_root(
     run_id: str | None,
 ) -> dict[str, Any]:
     container = _container(job, setup)
+    meta = storage.container_client(setup.service, setup.settings.meta_container)
     try:
         rules = rules_for(job, root)
     except RuleError as exc:
         return {"error": str(exc)}
+    problem = _destination_problem(job, meta, root)
+    if problem:
+        return {"error": problem}
     if job.dry_run:
         # Nothing is written: with no container yet, every file would be new.
         created = False

@@ -20,7 +20,17 @@ from sitebackup.naming import container_name_problem, default_prefix, normalize_
 from sitebackup.paths import root_problem
 from sitebackup.rules import check_patterns
 
-OPTIONS = ("path", "container", "prefix", "compare", "include", "exclude", "ignoreFile", "dryRun")
+OPTIONS = (
+    "path",
+    "container",
+    "prefix",
+    "compare",
+    "include",
+    "exclude",
+    "ignoreFile",
+    "dryRun",
+    "takeOver",
+)
 _USAGE = (
     'send a JSON string with the directory, or {"path": "/abs/dir", "container": ..., '
     '"prefix": ...}'
@@ -31,6 +41,30 @@ _USAGE = (
 class StartRequest:
     job: Job
     instance_id: str
+    take_over: bool = False  # the caller asks to take the destination over from another root
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """True when a decoded JSON value holds a string that is not Unicode text anywhere.
+
+    JSON may escape a lone surrogate (``"\\ud800"``); Python decodes it, and it fails later
+    wherever the text is encoded (a file system call, a blob name, a hash): a 500 instead
+    of a 400.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def decode(body: bytes, usage: str = _USAGE) -> Any:
@@ -42,7 +76,7 @@ def decode(body: bytes, usage: str = _USAGE) -> Any:
     except UnicodeDecodeError:
         raise RequestError("the request body is not UTF-8 text: send JSON") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RequestError(
             f"the request body is not valid JSON ({exc.msg} at line {exc.lineno} column "
@@ -56,6 +90,12 @@ def decode(body: bytes, usage: str = _USAGE) -> Any:
         raise RequestError(
             f"the request body cannot be decoded ({str(exc)[:100]}): {usage}"
         ) from None
+    if _lone_surrogate(value):
+        raise RequestError(
+            "the request body holds a lone surrogate escape (\\ud800-\\udfff), which is not "
+            "text: send paths and names as valid Unicode"
+        )
+    return value
 
 
 def check_options(value: Any, known: tuple[str, ...], usage: str) -> dict[str, Any]:
@@ -136,9 +176,11 @@ def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
     return resolved
 
 
-def instance_id(root: str, container: str, prefix: str) -> str:
-    """One id per destination, so two backups of the same thing never run at once."""
-    digest = hashlib.sha256("\x00".join((root, container, prefix)).encode("utf-8", "surrogatepass"))
+def instance_id(container: str, prefix: str) -> str:
+    """One id per destination (container + prefix), whatever the root: two backups into one
+    destination never run at once, even of two roots whose folders share a name.
+    """
+    digest = hashlib.sha256("\x00".join((container, prefix)).encode("utf-8", "surrogatepass"))
     return "backup-" + digest.hexdigest()[:32]
 
 
@@ -194,6 +236,7 @@ def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
         raise RequestError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
     exclude, include, ignore_file = _rules(options, root)
     dry_run = _flag(options, "dryRun", False)
+    take_over = _flag(options, "takeOver", False)
     job = Job(
         root=root,
         container=container,
@@ -209,9 +252,11 @@ def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
         ignore_file=ignore_file,
         dry_run=dry_run,
     )
-    backup_id = instance_id(root, container, prefix)
+    backup_id = instance_id(container, prefix)
     return StartRequest(
-        job=job, instance_id=dry_run_instance_id(backup_id) if dry_run else backup_id
+        job=job,
+        instance_id=dry_run_instance_id(backup_id) if dry_run else backup_id,
+        take_over=take_over,
     )
 
 

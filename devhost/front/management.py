@@ -25,6 +25,7 @@ from devhost.contracts import (
     InstanceInfo,
     InstanceNotFound,
     InstanceQuery,
+    InvalidContinuationToken,
     InvalidOperation,
     RuntimeStatus,
     TaskHubProtocol,
@@ -54,6 +55,8 @@ log = logging.getLogger("devhost.front.management")
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 RPC_PATH = "/durabletask"
 MAX_INSTANCE_ID_LENGTH = 256
+# The extension reads `top` as a .NET Int32.
+MAX_TOP = 2**31 - 1
 ENTITIES_NOT_SUPPORTED = (
     "Entities are not supported by this host: run apps that use durable entities on the "
     "Azure Functions host (func start)"
@@ -324,16 +327,27 @@ class ManagementApi:
     async def query(self, request: web.Request) -> web.StreamResponse:
         query = request.query
         top = query_int(query, "top")
+        if top is not None and top > MAX_TOP:
+            # .NET's int.TryParse fails beyond Int32; a clear 400 beats a page of anything.
+            raise ApiArgumentError(f"top must be at most {MAX_TOP} instances per page, got {top}")
+        token = request.headers.get("x-ms-continuation-token") or None
         condition = InstanceQuery(
             created_from=query_datetime(query, "createdTimeFrom"),
             created_to=query_datetime(query, "createdTimeTo"),
             statuses=query_statuses(query, "runtimeStatus"),
             instance_id_prefix=query_value(query, "instanceIdPrefix"),
             top=top if top is not None and top > 0 else 100,
-            continuation_token=request.headers.get("x-ms-continuation-token") or None,
+            continuation_token=token,
         )
         show_input = query_bool(query, "showInput", True)
-        page = await self.hub.query_instances(condition)
+        try:
+            page = await self.hub.query_instances(condition)
+        except InvalidContinuationToken:
+            raise ApiArgumentError(
+                "the x-ms-continuation-token header does not hold a continuation token this "
+                "host returned; send the header of the previous page's answer, or none for "
+                "the first page"
+            ) from None
         body = [status_payload(info, show_input) for info in page.instances]
         return json_response(200, body, {"x-ms-continuation-token": page.continuation_token or ""})
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from devhost.contracts import InstanceQuery, RuntimeStatus
+from devhost.contracts import InstanceQuery, InvalidContinuationToken, RuntimeStatus
 from devhost.hub.records import InstanceRecord
 
 # --------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def decode_token(token: str) -> tuple[int, str]:
         created_us, instance_id = loads(base64.urlsafe_b64decode(padded.encode()))
         return int(created_us), str(instance_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"invalid continuation token {token!r}") from exc
+        raise InvalidContinuationToken(f"invalid continuation token {token[:100]!r}") from exc
 
 
 def query_filter(query: InstanceQuery, statuses: Iterable[str] | None) -> tuple[str, list[Any]]:

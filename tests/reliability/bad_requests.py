@@ -108,6 +108,14 @@ def bad_requests(pg: Playground) -> list[BadRequest]:
         _start("a file, not a directory", _json(str(pg.a_file))),
         _start("a directory that does not exist", _json(f"{site}/missing")),
         _start("path longer than any file system allows", _json(site + "/x" * 5000)),
+        # json.dumps would refuse these; the raw escape reaches the server as a lone surrogate.
+        _start("lone surrogate in path", b'{"path": "' + site.encode() + b'/\\ud800"}'),
+        _start("lone surrogate as the whole body", b'"\\udfff"'),
+        _start(
+            "lone surrogate in prefix",
+            b'{"path": "' + site.encode() + b'", "prefix": "a\\ud800b"}',
+        ),
+        _start("takeOver is not a boolean", _json({"path": site, "takeOver": "yes"})),
         BadRequest("unknown orchestrator", "POST", "/orchestrators/E9_NoSuchThing", _json(site)),
         BadRequest(
             "activity as orchestrator", "POST", "/orchestrators/E2_CopyFileToBlob", _json(site)
@@ -133,6 +141,19 @@ def bad_requests(pg: Playground) -> list[BadRequest]:
         _webhook("status of a 300-character id", "GET", f"/instances/{'x' * 300}"),
         _webhook("start an unknown orchestrator by webhook", "POST", "/orchestrators/E9_Nope"),
         _webhook("PUT on an instance", "PUT", f"/instances/{BOGUS_ID}"),
+        BadRequest(
+            "garbage continuation token",
+            "GET",
+            f"{WEBHOOKS}/instances",
+            headers={"x-ms-continuation-token": "garbage!!not-a-token"},
+        ),
+        BadRequest(
+            "continuation token that is not UTF-8 JSON",
+            "GET",
+            f"{WEBHOOKS}/instances",
+            headers={"x-ms-continuation-token": "eyJ4Ijo="},
+        ),
+        BadRequest("huge top", "GET", f"{WEBHOOKS}/instances?top=99999999999999999999999"),
         _webhook("GET on terminate", "GET", f"/instances/{BOGUS_ID}/terminate"),
         _webhook(
             "start with an instance id beginning with @",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 from faults.trees import build_tree, total_bytes
 from tests.reliability.backups import (
+    JSON,
+    START,
     backup_problems,
     start_backup,
     started,
@@ -65,6 +68,36 @@ def test_simultaneous_starts_of_one_backup_make_exactly_one_instance(
     assert len(ids) == 1, ids
     url = next(answer.headers["Location"] for answer in answers if answer.status == 202)
     assert backup_host.wait_for_status(url, timeout=120)["runtimeStatus"] == "Completed"
+
+
+def test_two_roots_with_the_same_folder_name_never_share_a_destination(
+    backup_host: HostProcess,
+    allowed_root: Path,
+    storage_connection_string: str,
+    unique_name: str,
+) -> None:
+    # Both default to the prefix "www".
+    roots = (allowed_root / "a" / "www", allowed_root / "b" / "www")
+    manifests = {root: build_tree(root, 200, seed=index + 5) for index, root in enumerate(roots)}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda root: start_backup(backup_host, root, unique_name), roots))
+    codes = sorted(answer.status for answer in answers)
+    assert codes == [202, 409], [(a.status, a.body[:300]) for a in answers]
+    winner, loser = roots if answers[0].status == 202 else roots[::-1]
+    refusal = answers[roots.index(loser)].json()
+    assert str(winner) in refusal["error"] and str(loser) in refusal["error"], refusal
+    url = answers[roots.index(winner)].headers["Location"]
+    assert backup_host.wait_for_status(url, timeout=120)["runtimeStatus"] == "Completed"
+    # The destination holds exactly the winner's tree, nothing of the other.
+    assert backup_problems(storage_connection_string, unique_name, "www", manifests[winner]) == []
+    # One after the other, the other root is still refused...
+    assert start_backup(backup_host, loser, unique_name).status == 409
+    # ...unless the request says to take the destination over.
+    body = json.dumps({"path": str(loser), "container": unique_name, "takeOver": True})
+    _, url = started(backup_host.request("POST", START, body, JSON))
+    final = backup_host.wait_for_status(url, timeout=120)
+    assert final["runtimeStatus"] == "Completed", final
+    assert final["output"] == total_bytes(manifests[loser])
 
 
 @pytest.mark.slow

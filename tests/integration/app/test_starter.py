@@ -52,10 +52,13 @@ def call(req: func.HttpRequest, stub: DurableStub | None = None):
 
 
 @pytest.fixture
-def site(sites, monkeypatch):
+def site(sites, monkeypatch, storage_connection_string, unique_name):
     (sites / "www" / "css").mkdir(parents=True)
     (sites / "www" / "index.html").write_text("hi")
     monkeypatch.setenv("BACKUP_ALLOWED_ROOTS", str(sites))
+    # Owner records go to Azurite, in a meta container of this test's own.
+    monkeypatch.setenv("BACKUP_STORAGE_CONNECTION", storage_connection_string)
+    monkeypatch.setenv("BACKUP_META_CONTAINER", unique_name)
     for name in ("BACKUP_CONTAINER", "BACKUP_PARTITION_SIZE", "BACKUP_COMPARE"):
         monkeypatch.delenv(name, raising=False)
     return sites / "www"
@@ -70,7 +73,7 @@ def test_a_good_request_starts_the_backup_and_answers_202_with_status_urls(site)
     response, stub = call(http_request({"path": str(site), "prefix": "nightly"}))
 
     assert response.status_code == 202
-    expected_id = instance_id(str(site.resolve()), "backups", "nightly")
+    expected_id = instance_id("backups", "nightly")
     body = json.loads(response.get_body())
     assert body["id"] == expected_id
     assert body["statusQueryGetUri"].startswith(
@@ -124,6 +127,9 @@ BAD_REQUESTS = [
     (b'"/srv/www\\u0000"', "NUL character"),
     (b'"/etc"', "outside the allowed roots"),
     (b'{"path": "/etc", "colour": 1}', "unknown option"),
+    (b'"/srv/\\ud800"', "lone surrogate"),
+    (b'{"path": "/srv/www", "prefix": "\\udc80"}', "lone surrogate"),
+    (b'{"path": "/srv/www", "takeOver": 1}', "'takeOver' must be true or false"),
 ]
 
 
@@ -176,7 +182,7 @@ def test_a_misconfigured_app_answers_500_naming_the_setting(site, monkeypatch):
 
 @pytest.mark.parametrize("runtime", ["Running", "Pending"])
 def test_a_running_backup_of_the_same_destination_gets_409(site, runtime):
-    running_id = instance_id(str(site.resolve()), "backups", "www")
+    running_id = instance_id("backups", "www")
     response, stub = call(http_request(str(site)), DurableStub(statuses={running_id: runtime}))
 
     assert response.status_code == 409
@@ -189,14 +195,14 @@ def test_a_running_backup_of_the_same_destination_gets_409(site, runtime):
 
 
 def test_a_finished_backup_of_the_same_destination_is_started_again(site):
-    done_id = instance_id(str(site.resolve()), "backups", "www")
+    done_id = instance_id("backups", "www")
     response, stub = call(http_request(str(site)), DurableStub(statuses={done_id: "Completed"}))
     assert response.status_code == 202
     assert stub.started[0]["instance_id"] == done_id
 
 
 def test_a_different_prefix_is_a_different_backup_and_may_run_alongside(site):
-    busy = instance_id(str(site.resolve()), "backups", "www")
+    busy = instance_id("backups", "www")
     response, stub = call(
         http_request({"path": str(site), "prefix": "other"}),
         DurableStub(statuses={busy: "Running"}),
@@ -222,3 +228,28 @@ def test_an_unreachable_host_is_503(site):
     response, _ = run(scenario)
     assert response.status_code == 503
     assert "did not answer" in error_of(response)
+
+
+def test_a_destination_owned_by_another_root_gets_409_naming_both(site, sites):
+    other = sites / "elsewhere" / "www"  # same folder name: same default prefix
+    other.mkdir(parents=True)
+    first, _ = call(http_request(str(site)))
+    assert first.status_code == 202
+
+    response, stub = call(http_request(str(other)))
+    assert response.status_code == 409
+    body = json.loads(response.get_body())
+    assert body["owner"] == str(site.resolve()) and body["root"] == str(other.resolve())
+    assert str(site.resolve()) in body["error"] and str(other.resolve()) in body["error"]
+    assert "takeOver" in body["error"]
+    assert stub.started == []
+
+    # Another prefix is another destination; taking this one over is allowed when asked.
+    response, _ = call(http_request({"path": str(other), "prefix": "www-2"}))
+    assert response.status_code == 202
+    response, stub = call(http_request({"path": str(other), "takeOver": True}))
+    assert response.status_code == 202
+    assert stub.started[0]["input"]["root"] == str(other.resolve())
+    # ...after which the first root is the one refused.
+    response, _ = call(http_request(str(site)))
+    assert response.status_code == 409
