@@ -1,9 +1,11 @@
 """HTTP starter: POST /orchestrators/E2_BackupSiteContent with the directory to back up, or
 POST /orchestrators/E2_RestoreSnapshot with the snapshot to restore and the target folder.
 
-Checks the request completely before anything starts (400/404 with a JSON ``error``), runs
-at most one backup per destination and one restore per target folder (409 while one runs),
-answers 202 with the status URLs.
+Checks the request completely before anything starts (400/404 with a JSON ``error``), keeps
+each backup destination (container + prefix) to the one root that owns it (409 naming both
+roots otherwise, unless the request says ``"takeOver": true``), runs at most one backup per
+destination and one restore per target folder (409 while one runs), answers 202 with the
+status URLs.
 """
 
 import asyncio
@@ -13,7 +15,7 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import function_names, starting
+from sitebackup import function_names, ownership, snapshot_store, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, RequestError, StorageError, echo
@@ -22,7 +24,7 @@ from sitebackup.restore import start as restore_start
 log = logging.getLogger(__name__)
 
 _WHAT_RUNS = {
-    function_names.BACKUP_ORCHESTRATOR: "a backup of this directory to this destination",
+    function_names.BACKUP_ORCHESTRATOR: "a backup into this destination",
     function_names.RESTORE_ORCHESTRATOR: "a restore into this folder",
 }
 
@@ -44,6 +46,29 @@ def _conflict(
         ),
         "runtimeStatus": runtime,
         **client.create_http_management_payload(instance_id),
+    }
+    return _json(409, body)
+
+
+def _claim(start: start_request.StartRequest) -> ownership.Claim:
+    """Who owns the backup's destination once this request has claimed it (a dry run, which
+    writes nothing, only looks)."""
+    job = start.job
+    meta = snapshot_store.meta_container()
+    if job.dry_run:
+        owner = ownership.owner_of(meta, job.container, job.prefix)
+        return ownership.Claim(owner=job.root if owner is None or start.take_over else owner)
+    return ownership.claim(meta, job.container, job.prefix, job.root, take_over=start.take_over)
+
+
+def _owned_elsewhere(start: start_request.StartRequest, owner: str) -> func.HttpResponse:
+    job = start.job
+    body = {
+        "error": ownership.conflict_message(job.root, owner, job.container, job.prefix),
+        "owner": owner,
+        "root": job.root,
+        "container": job.container,
+        "prefix": job.prefix,
     }
     return _json(409, body)
 
@@ -77,6 +102,24 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     except (StorageError, ConfigError) as exc:
         log.error("cannot check the request: %s", exc)
         return _json(503, {"error": f"cannot read the backup storage now: {exc}"})
+
+    if name == function_names.BACKUP_ORCHESTRATOR:
+        try:
+            # Storage decides which of two simultaneous starts owns a new destination.
+            claim = await asyncio.to_thread(_claim, start)
+        except (StorageError, ConfigError) as exc:
+            log.error("could not record the owner of the destination: %s", exc)
+            return _json(503, {"error": f"cannot read the backup storage now: {exc}"})
+        if not claim.owned_by(start.job.root):
+            return _owned_elsewhere(start, claim.owner)
+        if claim.taken_over_from:
+            log.warning(
+                "%s/%s taken over by %s from %s",
+                start.job.container,
+                start.job.prefix,
+                start.job.root,
+                claim.taken_over_from,
+            )
 
     client = df.DurableOrchestrationClient(starter)
     instance_id = start.instance_id

@@ -58,8 +58,8 @@ def test_every_configured_root_starts_with_the_http_starters_instance_id(sites):
 
     assert [result.state for result in results] == ["started", "started"]
     started = {item["instance_id"]: item for item in stub.started}
-    www_id = instance_id(str(www.resolve()), "backups", "www")
-    blog_id = instance_id(str(blog.resolve()), "nightly", "blog")
+    www_id = instance_id("backups", "www")
+    blog_id = instance_id("nightly", "blog")
     assert set(started) == {www_id, blog_id}
     assert started[blog_id]["name"] == "E2_BackupSiteContent"
     assert started[blog_id]["input"]["rules"]["exclude"] == ["*.log"]
@@ -68,7 +68,7 @@ def test_every_configured_root_starts_with_the_http_starters_instance_id(sites):
 
 def test_a_root_whose_backup_still_runs_gets_nothing_new(sites, caplog):
     (www,) = make_roots(sites, "www")
-    running_id = instance_id(str(www.resolve()), "backups", "www")
+    running_id = instance_id("backups", "www")
     stub = DurableStub(statuses={running_id: "Running"})
     env = {"BACKUP_ALLOWED_ROOTS": str(sites), "BACKUP_SCHEDULE_ROOTS": str(www)}
     with caplog.at_level(logging.INFO, logger="sitebackup.scheduled"):
