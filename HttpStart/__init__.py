@@ -1,5 +1,6 @@
 """HTTP starter: POST /orchestrators/E2_BackupSiteContent with the directory to back up, or
-POST /orchestrators/E2_RestoreSnapshot with the snapshot to restore and the target folder.
+POST /orchestrators/E2_RestoreSnapshot with the snapshot to restore and the target folder, or
+POST /orchestrators/E2_PruneSnapshots with the destination and the retention policy.
 
 Checks the request completely before anything starts (400/404 with a JSON ``error``), keeps
 each backup destination (container + prefix) to the one root that owns it (409 naming both
@@ -19,6 +20,7 @@ from sitebackup import function_names, ownership, snapshot_store, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, RequestError, StorageError, echo
+from sitebackup.prune import request as prune_request
 from sitebackup.restore import start as restore_start
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 _WHAT_RUNS = {
     function_names.BACKUP_ORCHESTRATOR: "a backup into this destination",
     function_names.RESTORE_ORCHESTRATOR: "a restore into this folder",
+    function_names.PRUNE_ORCHESTRATOR: "a prune of this destination",
 }
 
 
@@ -82,8 +85,9 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
             404,
             {
                 "error": f"there is no orchestrator {echo(requested)} to start here; "
-                f"POST to /orchestrators/{function_names.BACKUP_ORCHESTRATOR} or "
-                f"/orchestrators/{function_names.RESTORE_ORCHESTRATOR}"
+                f"POST to /orchestrators/{function_names.BACKUP_ORCHESTRATOR}, "
+                f"/orchestrators/{function_names.RESTORE_ORCHESTRATOR} or "
+                f"/orchestrators/{function_names.PRUNE_ORCHESTRATOR}"
             },
         )
     try:
@@ -95,6 +99,8 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         if name == function_names.RESTORE_ORCHESTRATOR:
             # Choosing the snapshot reads storage: off the event loop.
             start = await asyncio.to_thread(restore_start.parse, req.get_body(), settings)
+        elif name == function_names.PRUNE_ORCHESTRATOR:
+            start = prune_request.parse(req.get_body(), settings)
         else:
             start = start_request.parse(req.get_body(), settings)
     except RequestError as exc:

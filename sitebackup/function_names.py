@@ -10,6 +10,12 @@ READ_PAGE_ACTIVITY = "E2_ReadFilePage"
 WRITE_STORED_ACTIVITY = "E2_WriteStoredPage"
 WRITE_SNAPSHOT_ACTIVITY = "E2_WriteSnapshot"
 
+PRUNE_ORCHESTRATOR = "E2_PruneSnapshots"
+PLAN_PRUNE_ACTIVITY = "E2_PlanPrune"
+DROP_SNAPSHOTS_ACTIVITY = "E2_DropSnapshots"
+SWEEP_CONTENT_ACTIVITY = "E2_SweepContent"
+SWEEP_RUNS_ACTIVITY = "E2_SweepRuns"
+
 RESTORE_ORCHESTRATOR = "E2_RestoreSnapshot"
 RESTORE_PARTITION_ORCHESTRATOR = "E2_RestorePartition"
 PREPARE_RESTORE_ACTIVITY = "E2_PrepareRestore"
@@ -19,4 +25,4 @@ FINISH_RESTORE_ACTIVITY = "E2_FinishRestore"
 
 # Orchestrators the HTTP starter may start. The partition orchestrator only makes sense as a
 # child of a backup, so it is deliberately not startable from outside.
-STARTABLE_ORCHESTRATORS = (BACKUP_ORCHESTRATOR, RESTORE_ORCHESTRATOR)
+STARTABLE_ORCHESTRATORS = (BACKUP_ORCHESTRATOR, RESTORE_ORCHESTRATOR, PRUNE_ORCHESTRATOR)
