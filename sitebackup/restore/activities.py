@@ -189,7 +189,12 @@ def restore_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, A
         return download.Restored(entry.path, download.FAILED, error=reason).to_dict()
     try:
         result = download.restore_entry(
-            _backup_container(job, env), target_fd, job.prefix, entry, job.existing
+            _backup_container(job, env),
+            target_fd,
+            job.prefix,
+            entry,
+            job.existing,
+            cfg.load(env).upload_concurrency,
         )
     finally:
         os.close(target_fd)

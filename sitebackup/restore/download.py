@@ -18,11 +18,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import ContainerClient, StorageStreamDownloader
+from azure.storage.blob import BlobClient, ContainerClient, StorageStreamDownloader
 
 from sitebackup import snapshot_store
 from sitebackup.errors import BackupError, NamingError, echo
@@ -43,6 +46,8 @@ EXISTING_MODES = ("refuse", "skip", "overwrite")
 DEFAULT_EXISTING = "refuse"
 
 HASH_CHUNK = 1024 * 1024
+# Bytes per ranged GET after the first response; the service client's get sizes match it.
+CHUNK = 4 * 1024 * 1024
 _FILE_FLAGS = (
     os.O_WRONLY
     | os.O_CREAT
@@ -136,7 +141,9 @@ def _stored_md5(downloader: StorageStreamDownloader) -> bytes | None:
     return bytes(md5) if md5 else None
 
 
-def _source(container: ContainerClient, wanted: Wanted) -> StorageStreamDownloader:
+def _source(
+    container: ContainerClient, wanted: Wanted
+) -> tuple[BlobClient, StorageStreamDownloader]:
     """A download of the stored content with the manifest's MD5 (see snapshot_store).
 
     The base blob is tried first and its Content-MD5 read from the same response, so the
@@ -153,7 +160,7 @@ def _source(container: ContainerClient, wanted: Wanted) -> StorageStreamDownload
             raise
         downloader = None
     if downloader is not None and _stored_md5(downloader) == wanted.md5:
-        return downloader
+        return blob, downloader
     if wanted.snapshot is None:
         versions = [
             item
@@ -163,23 +170,65 @@ def _source(container: ContainerClient, wanted: Wanted) -> StorageStreamDownload
         content = snapshot_store.pick(versions, wanted.md5)
         if content is not None and content.snapshot is not None:
             older = container.get_blob_client(content.blob, snapshot=content.snapshot)
-            return older.download_blob(max_concurrency=1)
+            return older, older.download_blob(max_concurrency=1)
     raise _Missing
 
 
-def _fetch(container: ContainerClient, wanted: Wanted, fd: int) -> None:
-    """Stream the stored content into ``fd``; _Mismatch when it is not the manifest's file."""
-    downloader = _source(container, wanted)
+def _fetch(container: ContainerClient, wanted: Wanted, fd: int, concurrency: int = 1) -> None:
+    """Stream the stored content into ``fd``; _Mismatch when it is not the manifest's file.
+
+    The first response carries the first chunk; the rest comes in ranges, up to
+    ``concurrency`` at once, each pinned to the first response's ETag (content that changes
+    meanwhile fails the attempt instead of mixing versions). Ranges are hashed and written
+    in order, so memory holds at most ``concurrency + 1`` chunks and the file is never read
+    back.
+    """
+    source, downloader = _source(container, wanted)
     if downloader.size != wanted.size:
         raise _Mismatch(
             f"the stored content has {downloader.size} bytes, the snapshot says {wanted.size}"
         )
     writer = _HashingWriter(fd)
-    downloader.readinto(writer)
+    first = downloader.read(CHUNK)
+    writer.write(first)
+    if writer.written < wanted.size:
+        etag = downloader.properties.etag
+        _fetch_ranges(source, etag, writer, wanted.size, max(1, concurrency))
     if writer.written != wanted.size:
         raise _Mismatch(f"{writer.written} bytes arrived, the snapshot says {wanted.size}")
     if writer.digest.digest() != wanted.md5:
         raise _Mismatch("the stored content's MD5 differs from the snapshot's")
+
+
+def _fetch_ranges(
+    source: BlobClient, etag: str, writer: _HashingWriter, size: int, concurrency: int
+) -> None:
+    def get(offset: int) -> bytes:
+        return source.download_blob(
+            offset=offset,
+            length=min(CHUNK, size - offset),
+            etag=etag,
+            match_condition=MatchConditions.IfNotModified,
+            max_concurrency=1,
+        ).readall()
+
+    offsets = range(writer.written, size, CHUNK)
+    if concurrency == 1:
+        for offset in offsets:
+            writer.write(get(offset))
+        return
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="restore") as pool:
+        in_flight: deque[Future[bytes]] = deque()
+        try:
+            for offset in offsets:
+                in_flight.append(pool.submit(get, offset))
+                if len(in_flight) > concurrency:
+                    writer.write(in_flight.popleft().result())
+            while in_flight:
+                writer.write(in_flight.popleft().result())
+        finally:
+            for future in in_flight:
+                future.cancel()
 
 
 def _create_temp(parent_fd: int, temp: str) -> int:
@@ -199,12 +248,14 @@ def _still_ours(parent_fd: int, temp: str, fd: int) -> bool:
         return False
 
 
-def _write(container: ContainerClient, wanted: Wanted, parent_fd: int, leaf: str) -> None:
+def _write(
+    container: ContainerClient, wanted: Wanted, parent_fd: int, leaf: str, concurrency: int
+) -> None:
     temp = names.temp_name(leaf)
     fd = _create_temp(parent_fd, temp)
     renamed = False
     try:
-        _fetch(container, wanted, fd)
+        _fetch(container, wanted, fd, concurrency)
         os.utime(fd, ns=(wanted.mtime_ns, wanted.mtime_ns))
         if not _still_ours(parent_fd, temp, fd):
             raise Raced(f"another attempt replaced the temporary file of {echo(wanted.path)}")
@@ -259,6 +310,7 @@ def restore_entry(
     prefix: str,
     entry: Entry,
     existing: str = DEFAULT_EXISTING,
+    concurrency: int = 1,
 ) -> Restored:
     """Restore one manifest entry (backed up under ``prefix``) below the folder ``target_fd``."""
     problem = names.problem(entry.path)
@@ -269,13 +321,18 @@ def restore_entry(
     except NamingError as exc:
         return Restored(entry.path, FAILED, error=f"refused: {exc}")
     wanted = Wanted(entry.path, entry.size, entry.md5, entry.mtime_ns, blob)
-    return restore_file(container, target_fd, wanted, existing)
+    return restore_file(container, target_fd, wanted, existing, concurrency)
 
 
 def restore_file(
-    container: ContainerClient, target_fd: int, wanted: Wanted, existing: str = DEFAULT_EXISTING
+    container: ContainerClient,
+    target_fd: int,
+    wanted: Wanted,
+    existing: str = DEFAULT_EXISTING,
+    concurrency: int = 1,
 ) -> Restored:
-    """Restore ``wanted`` below the folder ``target_fd``.
+    """Restore ``wanted`` below the folder ``target_fd`` (``concurrency``: ranged GETs of one
+    large file in flight at once).
 
     Problems of this one file (an unsafe name, a link in the way, a differing file in refuse
     mode, stored content missing or not matching the snapshot) come back ``failed``; storage
@@ -295,7 +352,7 @@ def restore_file(
         outcome = _existing(parent_fd, parts[-1], wanted, existing)
         if outcome is not None:
             return outcome
-        _write(container, wanted, parent_fd, parts[-1])
+        _write(container, wanted, parent_fd, parts[-1], concurrency)
         return Restored(wanted.path, RESTORED, bytes=wanted.size)
     except _Mismatch as exc:
         return Restored(wanted.path, FAILED, error=f"not restored: {exc}")

@@ -17,7 +17,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettin
 
 from sitebackup import layout, manifest
 from sitebackup.manifest import Entry, Header, PageRef
-from sitebackup.restore import activities, names
+from sitebackup.restore import activities, download, names
 from sitebackup.restore.job import RestoreJob
 from sitebackup.snapshot_store import SnapshotStore
 
@@ -241,3 +241,21 @@ def test_a_target_outside_the_restore_roots_is_refused(backup, renv, tmp_path):
     prepared = activities.prepare(job.to_input(), renv)
     assert "outside the restore roots" in prepared["error"]
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_large_file_arrives_in_parallel_ranges_hashed_in_order(backup, renv, restores):
+    content = os.urandom(11 * 1024 * 1024 + 123)  # the first chunk, then three ranges
+    put(backup, "big.bin", content)
+    target = restores / "big"
+    target.mkdir()
+    wanted = download.Wanted(
+        "big.bin", len(content), hashlib.md5(content).digest(), MTIME_NS, f"{PREFIX}/big.bin"
+    )
+    fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        result = download.restore_file(backup, fd, wanted, concurrency=3)
+    finally:
+        os.close(fd)
+    assert result.status == "restored", result
+    assert (target / "big.bin").read_bytes() == content
+    assert os.listdir(target) == ["big.bin"]
