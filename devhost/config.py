@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from devhost.contracts import HostError, HostOptions
 
@@ -120,13 +120,17 @@ def _setting_text(value: Any) -> str:
     return str(value)
 
 
+class AppliedSettings(NamedTuple):
+    """Which ``Values`` went into the environment, and which an existing variable overrode."""
+
+    applied: list[str]
+    skipped: list[str]
+
+
 def apply_settings(
     values: Mapping[str, str], environ: MutableMapping[str, str] | None = None
-) -> tuple[list[str], list[str]]:
-    """Put ``Values`` into the environment as ``func start`` does.
-
-    A variable already set wins. Returns (names applied, names skipped).
-    """
+) -> AppliedSettings:
+    """Put ``Values`` into the environment as ``func start`` does; a variable already set wins."""
     env = os.environ if environ is None else environ
     applied: list[str] = []
     skipped: list[str] = []
@@ -136,7 +140,7 @@ def apply_settings(
         else:
             env[name] = value
             applied.append(name)
-    return applied, skipped
+    return AppliedSettings(applied, skipped)
 
 
 def read_host_json(

@@ -149,7 +149,7 @@ async def start_host(settings: HostSettings) -> Host:
     if not app_dir.is_dir():
         raise StartupError(f"app folder {app_dir} does not exist")
     local = read_local_settings(app_dir)
-    _, skipped = apply_settings(local.values)
+    skipped = apply_settings(local.values).skipped
     for name in skipped:
         log.info(
             "Skipping '%s' from local settings as it's already defined in current "

@@ -12,15 +12,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from devhost.contracts import HostError
-from devhost.core.history import parse_timestamp
+from devhost.core.history import EventType, parse_timestamp
 
 __all__ = [
     "ActionError",
     "ActionType",
     "RetryPolicy",
+    "Scheduled",
+    "TaskKind",
     "action_list",
     "action_input",
     "compact_json",
@@ -35,6 +37,22 @@ MAX_DELAY = timedelta(days=6)
 
 class ActionError(HostError):
     """An action the host cannot carry out; the orchestration fails with this message."""
+
+
+class TaskKind(enum.IntEnum):
+    """A durable task's kind, named by the scheduling event it produces in the history."""
+
+    ACTIVITY = EventType.TASK_SCHEDULED
+    SUB_ORCHESTRATION = EventType.SUB_ORCHESTRATION_INSTANCE_CREATED
+    TIMER = EventType.TIMER_CREATED
+
+
+class Scheduled(NamedTuple):
+    """A task the replay walk scheduled that the history does not hold yet."""
+
+    kind: TaskKind
+    name: str | None  # the function's name; None for a timer
+    detail: Any  # the action (activity, sub-orchestration) or the fire time (timer)
 
 
 class ActionType(enum.IntEnum):

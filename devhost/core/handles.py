@@ -11,31 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from devhost.core.actions import RetryPolicy
-from devhost.core.history import EventType
-
-if TYPE_CHECKING:
-    from devhost.core.walk import Walk
+from devhost.core.actions import RetryPolicy, TaskKind
 
 __all__ = [
-    "ACTIVITY",
-    "SUB_ORCHESTRATION",
-    "TIMER",
     "EventWait",
     "Immediate",
     "Node",
     "Retry",
+    "Scheduler",
     "Task",
     "WhenAll",
     "WhenAny",
 ]
 
-# Task kinds, named by the scheduling event they produce.
-ACTIVITY = int(EventType.TASK_SCHEDULED)
-SUB_ORCHESTRATION = int(EventType.SUB_ORCHESTRATION_INSTANCE_CREATED)
-TIMER = int(EventType.TIMER_CREATED)
+
+class Scheduler(Protocol):
+    """What a handle needs from the walk that drives it (``walk.Walk`` is one)."""
+
+    now: datetime
+
+    def schedule(self, action: Mapping[str, Any], kind: TaskKind, parent: Node) -> Task: ...
+
+    def timer(self, when: datetime, parent: Node) -> Task: ...
 
 
 class Node:
@@ -46,7 +45,7 @@ class Node:
         self.done = False
         self.failed = False
 
-    def child_done(self, child: Node, walk: Walk) -> bool:
+    def child_done(self, child: Node, walk: Scheduler) -> bool:
         """React to a child's completion; True when this node completed as a result."""
         raise NotImplementedError
 
@@ -56,7 +55,7 @@ class Task(Node):
 
     __slots__ = ("task_id", "kind")
 
-    def __init__(self, parent: Node | None, task_id: int, kind: int) -> None:
+    def __init__(self, parent: Node | None, task_id: int, kind: TaskKind) -> None:
         super().__init__(parent)
         self.task_id = task_id
         self.kind = kind
@@ -86,7 +85,7 @@ class WhenAll(Node):
         self.children: list[Node] = []
         self.remaining = 0
 
-    def child_done(self, child: Node, walk: Walk) -> bool:
+    def child_done(self, child: Node, walk: Scheduler) -> bool:
         if child.failed:
             self.failed = True
         self.remaining -= 1
@@ -105,7 +104,7 @@ class WhenAny(Node):
         super().__init__(parent)
         self.children: list[Node] = []
 
-    def child_done(self, child: Node, walk: Walk) -> bool:
+    def child_done(self, child: Node, walk: Scheduler) -> bool:
         if self.done:
             return False
         self.done = True
@@ -118,7 +117,7 @@ class Retry(Node):
     __slots__ = ("action", "kind", "policy", "attempt", "first_attempt", "inner", "timer", "final")
 
     def __init__(
-        self, parent: Node | None, action: Mapping[str, Any], kind: int, policy: RetryPolicy
+        self, parent: Node | None, action: Mapping[str, Any], kind: TaskKind, policy: RetryPolicy
     ) -> None:
         super().__init__(parent)
         self.action = action
@@ -130,7 +129,7 @@ class Retry(Node):
         self.timer: Task | None = None
         self.final = False
 
-    def start(self, walk: Walk) -> None:
+    def start(self, walk: Scheduler) -> None:
         self.first_attempt = walk.now
         if self.policy.max_attempts <= 0:
             # The interceptor's loop never runs: the call "succeeds" without scheduling.
@@ -138,7 +137,7 @@ class Retry(Node):
             return
         self.inner = walk.schedule(self.action, self.kind, self)
 
-    def child_done(self, child: Node, walk: Walk) -> bool:
+    def child_done(self, child: Node, walk: Scheduler) -> bool:
         if child is self.timer:
             self.timer = None
             if self.final:

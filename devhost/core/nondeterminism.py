@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devhost.core.handles import ACTIVITY, SUB_ORCHESTRATION, TIMER
+from devhost.core.actions import Scheduled, TaskKind
 
 __all__ = ["non_determinism_message"]
 
 # DTFx orchestrator-action class names, as the messages print them.
 _ACTION_CLASS = {
-    ACTIVITY: "ScheduleTaskOrchestratorAction",
-    SUB_ORCHESTRATION: "CreateSubOrchestrationAction",
-    TIMER: "CreateTimerOrchestratorAction",
+    TaskKind.ACTIVITY: "ScheduleTaskOrchestratorAction",
+    TaskKind.SUB_ORCHESTRATION: "CreateSubOrchestrationAction",
+    TaskKind.TIMER: "CreateTimerOrchestratorAction",
 }
 
 
-def non_determinism_message(
-    event: Mapping[str, Any], kind: int, entry: tuple[int, str | None, Any] | None
-) -> str:
-    """DTFx's ``NonDeterministicOrchestrationException`` message for this mismatch."""
+def non_determinism_message(event: Mapping[str, Any], kind: int, entry: Scheduled | None) -> str:
+    """DTFx's ``NonDeterministicOrchestrationException`` message for this mismatch.
+
+    ``kind`` is the history's scheduling event type (a ``TaskKind`` or EventSent).
+    """
     task_id = event.get("EventId")
     name = event.get("Name")
     version = event.get("Version") or ""
@@ -33,15 +34,15 @@ def non_determinism_message(
         "Was a change made to the orchestrator code after this instance had already started "
         "running?"
     )
-    produced = _ACTION_CLASS.get(entry[0], "OrchestratorAction") if entry else ""
-    if kind == ACTIVITY:
+    produced = _ACTION_CLASS.get(entry.kind, "OrchestratorAction") if entry else ""
+    if kind == TaskKind.ACTIVITY:
         if entry is None:
             detail = (
                 f"A previous execution of this orchestration scheduled an activity task with "
                 f"sequence ID {task_id} and name '{name}' (version '{version}'), but the current "
                 f"replay execution hasn't (yet?) scheduled this task. {tail}"
             )
-        elif entry[0] != kind:
+        elif entry.kind != kind:
             detail = (
                 f"A previous execution of this orchestration scheduled an activity task with "
                 f"sequence number {task_id} named '{name}', but the current orchestration replay "
@@ -51,10 +52,10 @@ def non_determinism_message(
             detail = (
                 f"A previous execution of this orchestration scheduled an activity task with "
                 f"sequence number {task_id} named '{name}', but the current orchestration replay "
-                f"instead scheduled an activity task named '{entry[1]}' with this sequence "
+                f"instead scheduled an activity task named '{entry.name}' with this sequence "
                 f"number.  {tail}"
             )
-    elif kind == TIMER:
+    elif kind == TaskKind.TIMER:
         if entry is None:
             detail = (
                 f"A previous execution of this orchestration scheduled a timer task with sequence "
@@ -67,7 +68,7 @@ def non_determinism_message(
                 f"number {task_id} named but the current orchestration replay instead produced a "
                 f"{produced} action with this sequence number. {tail}"
             )
-    elif kind == SUB_ORCHESTRATION:
+    elif kind == TaskKind.SUB_ORCHESTRATION:
         head = (
             f"A previous execution of this orchestration scheduled a sub-orchestration task with "
             f"sequence ID {task_id} and name '{name}' (version '{version}', instance ID "
@@ -75,7 +76,7 @@ def non_determinism_message(
         )
         if entry is None:
             detail = head + f"replay execution hasn't (yet?) scheduled this task. {tail}"
-        elif entry[0] != kind:
+        elif entry.kind != kind:
             detail = (
                 head + f"orchestration replay instead produced a {produced} action at this "
                 f"sequence number. {tail}"
@@ -83,7 +84,7 @@ def non_determinism_message(
         else:
             detail = (
                 head + f"orchestration replay instead scheduled a sub-orchestration task with "
-                f"name {entry[1]} at this sequence number. {tail}"
+                f"name {entry.name} at this sequence number. {tail}"
             )
     else:
         detail = (

@@ -36,8 +36,7 @@ from devhost.contracts import (
     TimerWork,
 )
 from devhost.core import history as h
-from devhost.core.actions import ActionError, action_input, action_list, compact_json
-from devhost.core.handles import ACTIVITY, TIMER
+from devhost.core.actions import ActionError, TaskKind, action_input, action_list, compact_json
 from devhost.core.walk import Ended, Walk, play, quiet_ids
 
 __all__ = ["ReplayError", "decide", "failure_message"]
@@ -68,11 +67,11 @@ def _new_work(
     subs: list[SubOrchestrationWork] = []
     # Ids were allocated in ascending order, and dicts keep insertion order.
     for task_id, (kind, name, detail) in walk.pending.items():
-        if kind == ACTIVITY:
+        if kind == TaskKind.ACTIVITY:
             assert name is not None
             events.append(h.task_scheduled(now, task_id, name))
             activities.append(ActivityWork(task_id=task_id, name=name, input=action_input(detail)))
-        elif kind == TIMER:
+        elif kind == TaskKind.TIMER:
             events.append(h.timer_created(now, task_id, detail))
             if task_id in walk.open:
                 timers.append(TimerWork(timer_id=task_id, fire_at=detail))

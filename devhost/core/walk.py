@@ -18,11 +18,16 @@ from datetime import datetime
 from typing import Any
 
 from devhost.contracts import RuntimeStatus
-from devhost.core.actions import ActionError, ActionType, action_input, fire_at, retry_policy
+from devhost.core.actions import (
+    ActionError,
+    ActionType,
+    Scheduled,
+    TaskKind,
+    action_input,
+    fire_at,
+    retry_policy,
+)
 from devhost.core.handles import (
-    ACTIVITY,
-    SUB_ORCHESTRATION,
-    TIMER,
     EventWait,
     Immediate,
     Node,
@@ -92,8 +97,8 @@ class Walk:
         self.known_orchestrators = {name.lower() for name in orchestrator_names}
         self.now = datetime.min
         self.counter = 0
-        # id -> (kind, name, action or fire time): scheduled by the walk, not yet in history.
-        self.pending: dict[int, tuple[int, str | None, Any]] = {}
+        # Scheduled by the walk, not yet in the history.
+        self.pending: dict[int, Scheduled] = {}
         self.open: dict[int, Task] = {}
         self.waiters: dict[str, list[EventWait]] = {}
         self.buffered: dict[str, deque[str | None]] = {}
@@ -121,7 +126,7 @@ class Walk:
     def invoke(self, action: Mapping[str, Any], parent: Node | None) -> Node:
         kind = action.get("actionType") if isinstance(action, Mapping) else None
         if kind == ActionType.CALL_ACTIVITY:
-            return self.schedule(action, ACTIVITY, parent)
+            return self.schedule(action, TaskKind.ACTIVITY, parent)
         if kind == ActionType.WHEN_ALL or kind == ActionType.WHEN_ANY:
             return self.compound(action, kind, parent)
         if kind == ActionType.CREATE_TIMER:
@@ -132,11 +137,11 @@ class Walk:
                 node.done = True
             return node
         if kind == ActionType.CALL_ACTIVITY_WITH_RETRY:
-            return self.retry(action, ACTIVITY, parent)
+            return self.retry(action, TaskKind.ACTIVITY, parent)
         if kind == ActionType.CALL_SUB_ORCHESTRATOR:
-            return self.schedule(action, SUB_ORCHESTRATION, parent)
+            return self.schedule(action, TaskKind.SUB_ORCHESTRATION, parent)
         if kind == ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
-            return self.retry(action, SUB_ORCHESTRATION, parent)
+            return self.retry(action, TaskKind.SUB_ORCHESTRATION, parent)
         if kind == ActionType.WAIT_FOR_EXTERNAL_EVENT:
             return self.wait_event(action, parent)
         if kind == ActionType.CONTINUE_AS_NEW:
@@ -149,7 +154,7 @@ class Walk:
             f"Received an unexpected action type from the out-of-proc function: '{kind}'."
         )
 
-    def compound(self, action: Mapping[str, Any], kind: int, parent: Node | None) -> Node:
+    def compound(self, action: Mapping[str, Any], kind: TaskKind, parent: Node | None) -> Node:
         node: WhenAll | WhenAny = (
             WhenAll(parent) if kind == ActionType.WHEN_ALL else WhenAny(parent)
         )
@@ -170,11 +175,11 @@ class Walk:
             node.done = remaining < len(children) or not children
         return node
 
-    def schedule(self, action: Mapping[str, Any], kind: int, parent: Node | None) -> Task:
+    def schedule(self, action: Mapping[str, Any], kind: TaskKind, parent: Node | None) -> Task:
         name = action.get("functionName")
         if not isinstance(name, str) or not name:
             raise ActionError("An action has no functionName.")
-        if kind == ACTIVITY:
+        if kind == TaskKind.ACTIVITY:
             self.check_name(name, self.known_activities, self.activity_names, "activity")
         else:
             self.check_name(name, self.known_orchestrators, self.orchestrator_names, "orchestrator")
@@ -182,19 +187,19 @@ class Walk:
         task_id = self.counter
         self.counter += 1
         node = Task(parent, task_id, kind)
-        self.pending[task_id] = (kind, name, action)
+        self.pending[task_id] = Scheduled(kind, name, action)
         self.open[task_id] = node
         return node
 
     def timer(self, when: datetime, parent: Node | None) -> Task:
         task_id = self.counter
         self.counter += 1
-        node = Task(parent, task_id, TIMER)
-        self.pending[task_id] = (TIMER, None, when)
+        node = Task(parent, task_id, TaskKind.TIMER)
+        self.pending[task_id] = Scheduled(TaskKind.TIMER, None, when)
         self.open[task_id] = node
         return node
 
-    def retry(self, action: Mapping[str, Any], kind: int, parent: Node | None) -> Node:
+    def retry(self, action: Mapping[str, Any], kind: TaskKind, parent: Node | None) -> Node:
         node = Retry(parent, action, kind, retry_policy(action))
         node.start(self)
         return node
@@ -283,13 +288,17 @@ class Walk:
             self.buffered.setdefault(key, deque()).append(data)
 
     def scheduled(self, event: Mapping[str, Any], kind: int) -> None:
-        """Match a scheduling event of the history with what the walk scheduled."""
+        """Match a scheduling event of the history (``kind``: its event type) with what the
+        walk scheduled."""
         task_id = event["EventId"]
         entry = self.pending.pop(task_id, None)
         if (
             entry is not None
-            and entry[0] == kind
-            and (kind == TIMER or (entry[1] or "").lower() == (event.get("Name") or "").lower())
+            and entry.kind == kind
+            and (
+                kind == TaskKind.TIMER
+                or (entry.name or "").lower() == (event.get("Name") or "").lower()
+            )
         ):
             return
         raise Ended(RuntimeStatus.FAILED, non_determinism_message(event, kind, entry))
@@ -309,7 +318,7 @@ def play(walk: Walk, history: Sequence[Mapping[str, Any]]) -> None:
         elif event_type == _TIMER_FIRED:
             resolve(event["TimerId"], False)
         elif event_type == _TIMER_CREATED:
-            scheduled(event, TIMER)
+            scheduled(event, TaskKind.TIMER)
         elif event_type in (_TASK_FAILED, _SUB_FAILED):
             resolve(event["TaskScheduledId"], True)
         elif event_type == _OS:
@@ -340,7 +349,7 @@ def _required_leaves(root: Node, quiet: set[int]) -> None:
         if node.done:
             continue
         if isinstance(node, Task):
-            if node.kind != TIMER:
+            if node.kind != TaskKind.TIMER:
                 quiet.add(node.task_id)
         elif isinstance(node, WhenAll):
             stack.extend(node.children)
@@ -366,6 +375,6 @@ def quiet_ids(walk: Walk, done: bool) -> frozenset[int]:
         quiet.update(
             task_id
             for task_id, node in walk.open.items()
-            if node.kind != TIMER and not isinstance(node.parent, Retry)
+            if node.kind != TaskKind.TIMER and not isinstance(node.parent, Retry)
         )
     return frozenset(quiet)

@@ -100,8 +100,8 @@ class TaskHub:
         return self.store.get_history(instance_id)
 
     async def query_instances(self, query: InstanceQuery) -> InstancePage:
-        records, token = self.store.query_instances(query)
-        return InstancePage([record.info() for record in records], token)
+        page = self.store.query_instances(query)
+        return InstancePage([r.info() for r in page.records], page.continuation_token)
 
     async def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
         self._require_active(instance_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from devhost.contracts import TERMINAL_STATUSES, ActivityWork, InstanceInfo, RuntimeStatus
 from devhost.core.batching import Message
@@ -16,12 +17,15 @@ from devhost.core.batching import Message
 __all__ = [
     "ActivityResult",
     "ChildStart",
+    "DueTimer",
     "EpisodeWrite",
     "EpisodeWritten",
     "InstanceRecord",
     "Message",
     "NewExecution",
     "Outgoing",
+    "ParentLink",
+    "RecordPage",
     "TimerWrite",
     "WorkItem",
 ]
@@ -149,3 +153,27 @@ class EpisodeWritten:
     children_started: list[str] = field(default_factory=list)
     children_rejected: list[str] = field(default_factory=list)
     notified: list[str] = field(default_factory=list)  # instances that got a message
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """Where a sub-orchestration reports back: its parent's instance, execution and task."""
+
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+
+
+class DueTimer(NamedTuple):
+    """A message that becomes visible later (a durable timer): when, and for which instance."""
+
+    fire_at: datetime
+    instance_id: str
+
+
+class RecordPage(NamedTuple):
+    """One page of an instance query and the token of the next page (None: the last one)."""
+
+    records: list[InstanceRecord]
+    continuation_token: str | None

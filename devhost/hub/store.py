@@ -36,10 +36,13 @@ from devhost.contracts import (
 )
 from devhost.hub.records import (
     ActivityResult,
+    DueTimer,
     EpisodeWrite,
     EpisodeWritten,
     InstanceRecord,
     Message,
+    ParentLink,
+    RecordPage,
     WorkItem,
 )
 from devhost.hub.sql import (
@@ -140,10 +143,10 @@ class Store:
         rows = self._db.execute(SQL["pending_instances"], (to_micros(now),)).fetchall()
         return [row[0] for row in rows]
 
-    def future_timers(self, now: datetime) -> list[tuple[datetime, str]]:
-        """(visible time, instance id) of every message that is not visible yet."""
+    def future_timers(self, now: datetime) -> list[DueTimer]:
+        """Every message that is not visible yet: when it will be, and for which instance."""
         rows = self._db.execute(SQL["future_timers"], (to_micros(now),)).fetchall()
-        return [(from_micros(row[0]), row[1]) for row in rows]
+        return [DueTimer(from_micros(row[0]), row[1]) for row in rows]
 
     def work_items(self) -> list[WorkItem]:
         rows = self._db.execute(SQL["all_work_items"]).fetchall()
@@ -152,7 +155,7 @@ class Store:
     def count_work_items(self) -> int:
         return self._db.execute(SQL["count_work_items"]).fetchone()[0]
 
-    def query_instances(self, query: InstanceQuery) -> tuple[list[InstanceRecord], str | None]:
+    def query_instances(self, query: InstanceQuery) -> RecordPage:
         """One page of instances ordered by creation time, and the token of the next page."""
         statuses = [status.value for status in query.statuses] if query.statuses else None
         where, params = query_filter(query, statuses)
@@ -170,7 +173,7 @@ class Store:
         if len(rows) > top:
             rows = rows[:top]
             token = encode_token(rows[-1][7], rows[-1][0])
-        return [instance_record(row) for row in rows], token
+        return RecordPage([instance_record(row) for row in rows], token)
 
     # ---- writes: instances and messages ----------------------------------------------
 
@@ -183,11 +186,11 @@ class Store:
         input: str | None,
         started_event: dict,
         now: datetime,
-        parent: tuple[str, str, int, str] | None = None,
+        parent: ParentLink | None = None,
     ) -> InstanceRecord:
         """A Pending instance with its ExecutionStarted in the inbox, replacing a terminal one.
 
-        ``parent`` is (instance id, execution id, task id, name) for a sub-orchestration.
+        ``parent`` links a sub-orchestration to the task of its parent that started it.
         Raises InstanceExists if a non-terminal instance has that id.
         """
         with self._transaction() as db:
@@ -282,7 +285,7 @@ class Store:
             else:
                 _insert_work(db, iid, eid, write)
                 for child in write.children:
-                    parent = (iid, eid, child.parent_task_id, row[1])
+                    parent = ParentLink(iid, eid, child.parent_task_id, row[1])
                     if self._create_instance(
                         db,
                         child.instance_id,
@@ -345,7 +348,7 @@ class Store:
         input: str | None,
         started_event: dict,
         now: datetime,
-        parent: tuple[str, str, int, str] | None,
+        parent: ParentLink | None,
     ) -> bool:
         existing = db.execute(SQL["get_instance"], (instance_id,)).fetchone()
         if existing is not None:
@@ -353,7 +356,6 @@ class Store:
                 return False
             _delete_instance(db, instance_id)
         now_us = to_micros(now)
-        parent_id, parent_execution, parent_task, parent_name = parent or (None, None, None, None)
         db.execute(
             SQL["insert_instance"],
             (
@@ -364,10 +366,10 @@ class Store:
                 input,
                 now_us,
                 now_us,
-                parent_id,
-                parent_execution,
-                parent_task,
-                parent_name,
+                parent.instance_id if parent else None,
+                parent.execution_id if parent else None,
+                parent.task_id if parent else None,
+                parent.name if parent else None,
             ),
         )
         db.execute(SQL["insert_message"], (instance_id, execution_id, now_us, dumps(started_event)))
