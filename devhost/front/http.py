@@ -21,9 +21,9 @@ from multidict import MultiMapping
 
 from devhost.contracts import TaskHubProtocol
 from devhost.front.management import RPC_PATH, WEBHOOK_PATH, ManagementApi, dumps
-from devhost.front.routes import RouteEntry, RouteTable
 from devhost.functions.app import FunctionApp
 from devhost.functions.bindings import FunctionKind
+from devhost.functions.routes import RouteEntry, RouteTable
 from devhost.functions.worker import HttpInvocation
 
 log = logging.getLogger("devhost.front.http")

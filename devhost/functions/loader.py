@@ -20,7 +20,6 @@ from typing import Any
 
 from devhost.config import HostConfig
 from devhost.contracts import HostError
-from devhost.front.routes import RouteError, RouteTemplate, parse_route
 from devhost.functions.bindings import (
     RETURN,
     FunctionJsonError,
@@ -28,6 +27,7 @@ from devhost.functions.bindings import (
     FunctionSpec,
     read_function_json,
 )
+from devhost.functions.routes import RouteError, RouteTemplate, parse_route
 from devhost.functions.worker import stack_text
 
 __all__ = ["AppContents", "AppLoadError", "LoadedFunction", "load_functions"]

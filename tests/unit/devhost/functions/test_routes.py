@@ -1,6 +1,6 @@
 import pytest
 
-from devhost.front.routes import RouteEntry, RouteError, RouteTable, parse_route
+from devhost.functions.routes import RouteEntry, RouteError, RouteTable, parse_route
 
 
 def test_literal_and_parameter_segments() -> None:
