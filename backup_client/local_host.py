@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,7 +26,7 @@ from backup_client.config import (
 )
 from backup_client.errors import LocalHostError
 from devhost import azurite
-from devhost import ready as ready_module
+from devhost.child import HostProcess, HostProcessError
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +37,26 @@ _LOG_TAIL = 3000
 
 @dataclass
 class LocalHost:
-    """The host the client talks to; ``process`` is set only when the client started it."""
+    """The host the client talks to; ``child`` is set only when the client started it."""
 
     url: str
     app_dir: Path | None = None
-    process: subprocess.Popen | None = None
-    workdir: Path | None = None
-    command: list[str] = field(default_factory=list)
+    child: HostProcess | None = None
 
     @property
     def started(self) -> bool:
-        return self.process is not None
+        return self.child is not None
+
+    @property
+    def workdir(self) -> Path | None:
+        return self.child.files_dir if self.child is not None else None
 
     @property
     def log_path(self) -> Path | None:
-        return self.workdir / "host.log" if self.workdir else None
+        return self.child.log_path if self.child is not None else None
 
     def log_tail(self, chars: int = _LOG_TAIL) -> str:
-        if self.log_path is None:
-            return ""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return self.child.log_tail(chars) if self.child is not None else ""
 
     def stop(self, timeout: float = STOP_TIMEOUT, keep_log: bool = False) -> int | None:
         """SIGTERM what this client started and wait (SIGKILL after ``timeout``).
@@ -69,33 +64,37 @@ class LocalHost:
         Returns the exit code, or None when nothing was started. The log folder is removed
         unless ``keep_log`` is set or the host did not exit cleanly, so it can be read.
         """
-        if self.process is None:
+        child = self.child
+        if child is None:
             return None
-        if self.process.poll() is None:
-            log.info("stopping the local host (pid %d)", self.process.pid)
-            if not ready_module.terminate(self.process, timeout):
+        if child.running:
+            log.info("stopping the local host (pid %d)", child.pid)
+            try:
+                child.stop(timeout)
+            except HostProcessError:
                 log.warning("the local host did not stop within %.0f s; killed it", timeout)
-        code = self.process.returncode
-        if code == 0 and not keep_log and self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        code = child.returncode
+        if code == 0 and not keep_log and child.files_dir is not None:
+            shutil.rmtree(child.files_dir, ignore_errors=True)
         return code
 
 
-def host_command(app_dir: Path, port: int, ready_file: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "devhost",
-        str(app_dir),
-        "--port",
-        str(port),
-        # The SDK's RPC port: any free one, so a host already using the default does not clash.
-        "--rpc-port",
-        "0",
-        "--ready-file",
-        str(ready_file),
-    ]
+def child_host(
+    app_dir: Path, port: int, workdir: Path, env: Mapping[str, str], timeout: float
+) -> HostProcess:
+    """The host ``--local`` starts: on ``port``, with the app's own state folder and Azurite,
+    in its own session so the terminal's Ctrl-C reaches only the client."""
+    return HostProcess(
+        app_dir,
+        None,
+        env,
+        start_timeout=timeout,
+        no_azurite=False,
+        port=port,
+        files_dir=workdir,
+        cwd=app_dir,
+        new_session=True,
+    )
 
 
 def host_environment(
@@ -141,51 +140,26 @@ def ensure_local_host(
         log.info("a host already answers at %s; reusing it", url)
         return LocalHost(url=urls.normalize_base(url))
     workdir = Path(tempfile.mkdtemp(prefix="site-backup-host-"))
-    ready_file = workdir / "ready.json"
-    command = host_command(app_dir, port, ready_file)
     env = host_environment(os.environ, read_local_settings(app_dir), backup_root, restore_root)
+    child = child_host(app_dir, port, workdir, env, timeout)
     announce(f"starting the local host for {app_dir} on port {port}")
-    with open(workdir / "host.log", "wb") as out:
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=app_dir,
-            env=env,
-            start_new_session=True,
-        )
-    host = LocalHost(
-        url=urls.normalize_base(url),
-        app_dir=app_dir,
-        process=process,
-        workdir=workdir,
-        command=command,
-    )
+    host = LocalHost(url=urls.normalize_base(url), app_dir=app_dir, child=child)
     try:
-        ready = _wait_ready(host, ready_file, timeout)
+        child.start()
+    except HostProcessError as error:
+        raise LocalHostError(f"local host (log: {child.log_path}): {error}") from None
     except BaseException:
         host.stop()
         raise
-    served = ready.get("url")
-    if isinstance(served, str) and served:
-        host.url = urls.normalize_base(served)
-    log.info("local host ready at %s (pid %d)", host.url, process.pid)
+    if child.url:
+        host.url = urls.normalize_base(child.url)
+    log.info("local host ready at %s (pid %d)", host.url, child.pid)
     return host
 
 
 def _connect_host(url: str) -> str:
     name = urlsplit(urls.normalize_base(url)).hostname or "127.0.0.1"
     return "127.0.0.1" if name == "localhost" else name
-
-
-def _wait_ready(host: LocalHost, ready_file: Path, timeout: float) -> dict:
-    """The ready file's content once the host wrote it; raises with the log tail otherwise."""
-    assert host.process is not None
-    try:
-        return ready_module.wait_ready(host.process, ready_file, timeout, host.log_tail)
-    except ready_module.HostNotReady as error:
-        raise LocalHostError(f"local host (log: {host.log_path}): {error}") from None
 
 
 def state_dir(app_dir: Path, environ: Mapping[str, str]) -> Path:

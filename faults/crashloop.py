@@ -29,11 +29,12 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from devhost import azurite as azurite_launcher
+from devhost.child import HostProcess, HostProcessError
+from devhost.poll import TERMINAL
 from faults import FaultError
 from faults.blobcheck import compare, read_blobs
 from faults.hostlog import FAN_OUT, FINAL, LISTING, PHASES, BackupProgress, LogTail
 from faults.trees import build_tree, total_bytes
-from tests.support.host_process import TERMINAL, HostProcess, HostProcessError
 
 log = logging.getLogger(__name__)
 

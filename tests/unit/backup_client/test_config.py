@@ -8,7 +8,7 @@ import pytest
 
 from backup_client import config
 from backup_client.errors import ConfigError
-from backup_client.local_host import host_command, host_environment
+from backup_client.local_host import child_host, host_environment
 from devhost import azurite
 
 REAL = (
@@ -104,10 +104,12 @@ def test_app_accepts_the_extended_roots(tmp_path):
 
 
 def test_host_command_uses_the_port_and_ready_file(tmp_path):
-    command = host_command(tmp_path, 7391, tmp_path / "ready.json")
+    command = child_host(tmp_path, 7391, tmp_path / "work", {}, 5.0).command()
     assert command[1:4] == ["-m", "devhost", str(tmp_path)]
     assert command[command.index("--port") + 1] == "7391"
-    assert command[command.index("--ready-file") + 1] == str(tmp_path / "ready.json")
+    assert command[command.index("--ready-file") + 1] == str(tmp_path / "work" / "ready.json")
+    # The app's own state folder and Azurite, as ``./dev host`` would use them.
+    assert "--state-dir" not in command and "--no-azurite" not in command
 
 
 def test_state_dir_follows_the_hosts_setting(tmp_path):
