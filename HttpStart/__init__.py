@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 _WHAT_RUNS = {
     function_names.BACKUP_ORCHESTRATOR: "a backup into this destination",
     function_names.RESTORE_ORCHESTRATOR: "a restore into this folder",
-    function_names.PRUNE_ORCHESTRATOR: "a prune of this destination",
+    # A prune shares the backup's instance id, so the two never run at once.
+    function_names.PRUNE_ORCHESTRATOR: "a backup or prune of this destination",
 }
 
 

@@ -767,7 +767,8 @@ def _snapshot_listing(
 
 
 # Registered last: they use this module's options and helpers.
-from backup_client import restore_cli  # noqa: E402
+from backup_client import prune_cli, restore_cli  # noqa: E402
 
 main.add_command(restore_cli.snapshots)
 main.add_command(restore_cli.restore)
+main.add_command(prune_cli.prune)

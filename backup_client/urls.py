@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 ORCHESTRATOR = "E2_BackupSiteContent"
 RESTORE_ORCHESTRATOR = "E2_RestoreSnapshot"
+PRUNE_ORCHESTRATOR = "E2_PruneSnapshots"
 WEBHOOK_BASE = "runtime/webhooks/durabletask"
 DEFAULT_URL = "http://127.0.0.1:7071"
 

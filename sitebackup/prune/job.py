@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from sitebackup import request
 from sitebackup import settings as cfg
 from sitebackup.errors import JobError, NamingError, echo
 from sitebackup.naming import container_name_problem, normalize_prefix
@@ -68,6 +68,7 @@ class PruneJob:
 
 
 def instance_id(container: str, prefix: str) -> str:
-    """One prune per destination at a time."""
-    digest = hashlib.sha256(f"{container}\x00{prefix}".encode("utf-8", "surrogatepass"))
-    return "prune-" + digest.hexdigest()[:32]
+    """The destination's backup instance id: a prune never runs beside a backup of the same
+    destination (the starter answers 409), so it cannot delete what a running backup is
+    about to list. The last prune then takes the place of the last backup's status."""
+    return request.instance_id(container, prefix)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sitebackup import request as backup_request
 from sitebackup import settings as cfg
 from sitebackup.errors import RequestError
 from sitebackup.prune import request
@@ -24,7 +25,7 @@ def test_a_path_and_rules_make_a_job_that_round_trips() -> None:
     assert (job.container, job.prefix, job.dry_run) == ("backups", "www", True)
     assert job.policy == Policy(last=3, weekly=2)
     assert PruneJob.from_input(job.to_input()) == job
-    assert start.instance_id.startswith("prune-")
+    assert start.instance_id == backup_request.instance_id("backups", "www")
     assert parse({"container": "site-1", "prefix": "a/b", "keepDaily": 1}).job.prefix == "a/b"
 
 
