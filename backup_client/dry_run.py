@@ -71,18 +71,21 @@ def rows(report: Mapping[str, Any]) -> list[Row]:
         )
     deleted = report.get("deleted")
     if isinstance(deleted, Mapping):
-        result.append(
-            Row("deleted", "gone since the last snapshot", _int(deleted.get("files")), "")
-        )
+        since = deleted.get("since")
+        why = f"gone since snapshot {since}" if since else "gone since the last snapshot"
+        result.append(Row("deleted", why, _int(deleted.get("files")), ""))
     return result
 
 
 def examples(report: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(kind, path) for the first new and changed files the report names."""
+    """(kind, path) for the first new, changed and deleted files the report names."""
     paths = _section(report, "paths")
     shown: list[tuple[str, str]] = []
     for kind in ("new", "changed"):
         items = paths.get(kind)
         if isinstance(items, list):
             shown += [(kind, str(item)) for item in items[:PATHS_SHOWN]]
+    deleted = _section(report, "deleted").get("paths")
+    if isinstance(deleted, list):
+        shown += [("deleted", str(item)) for item in deleted[:PATHS_SHOWN]]
     return shown

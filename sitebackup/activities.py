@@ -14,15 +14,17 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContainerClient
 
-from sitebackup import activity_setup, ownership, rerun, run_pages, storage
+from sitebackup import activity_setup, dryrun, ownership, rerun, run_pages, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
 from sitebackup.job import Job
 from sitebackup.listing import Listing, list_tree
+from sitebackup.manifest import ManifestError
 from sitebackup.paths import containing_root, root_problem
 from sitebackup.rootfs import RootDir, open_beneath
 from sitebackup.rules import RuleSet
+from sitebackup.snapshot_store import SnapshotStore
 from sitebackup.upload import FAILED, CopyResult, copy_file, file_md5
 
 log = logging.getLogger(__name__)
@@ -170,6 +172,8 @@ def _list_open_root(
         "error": None,
     }
     if run_id is None:
+        if job.dry_run:
+            result["deleted"] = _would_delete(job, setup, listing)
         return {**result, "files": sorted_out.to_copy}
     partitions, unchanged_pages = run_pages.write_listing(
         run_pages.store_for(job, env), run_id, sorted_out.to_copy, sorted_out.unchanged, job
@@ -182,6 +186,22 @@ def _list_open_root(
         "toCopyCount": len(sorted_out.to_copy),
         "toCopyBytes": sum(entry["size"] for entry in sorted_out.to_copy),
     }
+
+
+def _would_delete(job: Job, setup: activity_setup.Setup, listing: Listing) -> dict[str, Any] | None:
+    """What the next snapshot would record as deleted: the newest snapshot's paths that
+    this listing no longer has (None before the destination's first snapshot)."""
+    meta = storage.container_client(setup.service, setup.settings.meta_container)
+    store = SnapshotStore(meta, job.container, job.prefix)
+    latest = next(store.list(), None)
+    if latest is None:
+        return None
+    try:
+        previous = (entry.path for entry in store.entries(store.header(latest)))
+        return dryrun.deleted_since(previous, (entry.path for entry in listing.files), latest)
+    except ManifestError as exc:
+        log.warning("dry run: cannot read snapshot %s: %s", latest.run_id, exc)
+        return {"files": None, "since": latest.run_id, "error": str(exc), "paths": []}
 
 
 def rules_for(job: Job, root: RootDir) -> RuleSet:

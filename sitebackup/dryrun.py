@@ -7,12 +7,32 @@ byte count a real run returns.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sitebackup.summary import clip
 
 # Paths listed per kind in the report (the counts stay exact).
 MAX_PATHS_LISTED = 100
+
+
+class SnapshotLike(Protocol):
+    run_id: str
+    ended_ms: int
+
+
+def deleted_since(
+    previous: Iterable[str], current: Iterable[str], snapshot: SnapshotLike
+) -> dict[str, Any]:
+    """The paths of the last snapshot that the current listing no longer has."""
+    present = set(current)
+    gone = [path for path in previous if path not in present]
+    return {
+        "files": len(gone),
+        "since": snapshot.run_id,
+        "sinceEndedMs": snapshot.ended_ms,
+        "paths": [clip(path) for path in gone[:MAX_PATHS_LISTED]],
+    }
 
 
 def _count(entries: list[dict[str, Any]]) -> dict[str, int]:

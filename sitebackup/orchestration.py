@@ -281,7 +281,10 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
         run_id=run_id if paged else "",
     )
     if job.dry_run:
-        report = dryrun.report(listing, job.container, job.prefix)
+        deleted = listing.get("deleted")
+        report = dryrun.report(
+            listing, job.container, job.prefix, deleted if isinstance(deleted, dict) else None
+        )
         totals = Totals()
         totals.add_unchanged(unchanged_count, unchanged_bytes)
         context.set_custom_status(custom_status(DONE, scope, totals, 0))

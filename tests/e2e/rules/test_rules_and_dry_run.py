@@ -17,6 +17,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from sitebackup.naming import blob_name
+from sitebackup.snapshot_store import SnapshotStore
 from tests.e2e.rules.conftest import DEFAULT_EXCLUDES
 
 START = "/orchestrators/E2_BackupSiteContent"
@@ -226,9 +227,13 @@ def test_a_dry_run_writes_nothing_and_predicts_the_real_run(host, azurite, roots
     new_paths = {blob_name(site.name, rel) for rel in report["paths"]["new"]}
     assert new_paths == stored(cs, unique_name)
 
-    # Second round: one file changed, one added; the dry run says so and still writes nothing.
+    assert report["deleted"] is None  # no snapshot before the first run
+
+    # Second round: one file changed, one added, one deleted; the dry run says so and still
+    # writes nothing.
     (site / "index.html").write_text("changed content, another size\n")
     (site / "about" / "team.html").write_text("new page\n")
+    (site / "docs" / "guide.md").unlink()
     before = account_listing(cs)
     second = run_backup(host, {**body, "dryRun": True})["output"]
     assert account_listing(cs) == before
@@ -239,3 +244,10 @@ def test_a_dry_run_writes_nothing_and_predicts_the_real_run(host, azurite, roots
         real["filesCopied"] == second["copy"]["new"]["files"] + second["copy"]["changed"]["files"]
     )
     assert real["filesSkipped"] == second["skip"]["unchanged"]["files"]
+    assert second["deleted"]["files"] == 1 and second["deleted"]["paths"] == ["docs/guide.md"]
+    # The snapshot the real run left records the same deletion.
+    with BlobServiceClient.from_connection_string(cs) as service:
+        store = SnapshotStore(service.get_container_client("backup-meta"), unique_name, site.name)
+        latest = next(store.list())
+        assert latest.run_id != second["deleted"]["since"]
+        assert store.header(latest).changes.deleted == 1

@@ -28,8 +28,9 @@ def test_rows_say_what_a_real_run_would_copy_and_skip():
 
 
 def test_deleted_files_get_a_row_when_the_report_has_them():
-    rows = dry_run.rows({**REPORT, "deleted": {"files": 2}})
-    assert rows[-1].cells()[:3] == ("deleted", "gone since the last snapshot", "2")
+    report = {**REPORT, "deleted": {"files": 2, "since": "r1", "paths": ["x", "y"]}}
+    assert dry_run.rows(report)[-1].cells()[:3] == ("deleted", "gone since snapshot r1", "2")
+    assert dry_run.examples(report)[-2:] == [("deleted", "x"), ("deleted", "y")]
 
 
 def test_examples_name_new_then_changed_paths():
