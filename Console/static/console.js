@@ -1,0 +1,496 @@
+// The backup console: three views over the app's own HTTP API, routed by the URL's hash.
+//   #/runs?status=..&root=..&from=..&to=..   every backup, newest first, paged
+//   #/run/<instance id>                       one run: summary, failed files, timeline
+//   #/start                                   the start form
+// Everything shown comes from the console API (ConsoleApi) and the starter (HttpStart);
+// every text is set with textContent, never parsed as HTML.
+"use strict";
+
+const API = document.body.dataset.api;
+// In Azure the page is opened with the function key (?code=...): every call passes it on.
+const KEY = new URLSearchParams(location.search).get("code");
+const REFRESH_MS = 2000;
+const main = document.getElementById("main");
+const messageBox = document.getElementById("message");
+let timer = null;
+let config = null;
+let generation = 0; // a view started later wins: late answers of an old view are dropped
+
+// ---------------------------------------------------------------- helpers
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "text") el.textContent = value;
+    else if (name === "style") el.style.cssText = value; // CSSOM: allowed by the page's CSP
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function withKey(url) {
+  if (!KEY) return url;
+  return url + (url.includes("?") ? "&" : "?") + "code=" + encodeURIComponent(KEY);
+}
+
+class ApiError extends Error {
+  constructor(message, status) { super(message); this.status = status; }
+}
+
+// One call to the app; any failure becomes an ApiError with a message a person can act on.
+async function call(method, url, body) {
+  let answer;
+  try {
+    answer = await fetch(withKey(url), {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new ApiError(`The app did not answer (${error.message}). Is the host running?`, 0);
+  }
+  const text = await answer.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  if (!answer.ok) {
+    const reason = data && typeof data.error === "string" ? data.error
+      : `HTTP ${answer.status} ${answer.statusText}`.trim();
+    throw new ApiError(reason, answer.status, data);
+  }
+  if (data === null && text) throw new ApiError(`The app answered something that is not JSON (HTTP ${answer.status}).`, answer.status);
+  return data;
+}
+
+function showMessage(text, kind) {
+  messageBox.textContent = text;
+  messageBox.className = kind || "";
+  messageBox.hidden = !text;
+}
+
+function clearMessage() { showMessage(""); }
+
+function formatBytes(n) {
+  if (n === null || n === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = n, unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return (unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)) + " " + units[unit];
+}
+
+function formatCount(n) { return n === null || n === undefined ? "–" : n.toLocaleString("en"); }
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return seconds.toFixed(seconds < 10 ? 1 : 0) + " s";
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  if (m < 60) return `${m} min ${s} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function formatTime(iso) {
+  if (!iso) return "–";
+  const date = new Date(iso);
+  return isNaN(date) ? iso : date.toLocaleString("en-GB", { dateStyle: "short", timeStyle: "medium" });
+}
+
+function statusBadge(status) {
+  return h("span", { class: `badge s-${status}`, text: status || "?" });
+}
+
+function percent(done, total) {
+  if (!total) return done ? 100 : 0;
+  return Math.min(100, Math.round((100 * done) / total));
+}
+
+function progressBar(run, label) {
+  const total = run.bytesTotal || run.filesTotal;
+  const done = run.bytesTotal ? run.bytesDone : run.filesDone;
+  if (run.phase === "listing" || !total) {
+    return h("progress", { "aria-label": `${label}: listing files` });
+  }
+  const pct = percent(done || 0, total);
+  return h("progress", { max: "100", value: String(pct), "aria-label": `${label}: ${pct}% done` });
+}
+
+function field(labelText, control, hint) {
+  const id = control.id;
+  return h("div", { class: "field" }, h("label", { for: id, text: labelText }), control,
+    hint ? h("p", { class: "hint", id: id + "-hint", text: hint }) : null);
+}
+
+function schedule(fn, ms) {
+  clearTimeout(timer);
+  timer = setTimeout(fn, ms);
+}
+
+async function loadConfig() {
+  if (!config) config = await call("GET", API + "config");
+  return config;
+}
+
+function runLink(run) {
+  return h("a", { href: "#/run/" + encodeURIComponent(run.id) }, run.root || run.id);
+}
+
+// ---------------------------------------------------------------- runs list
+
+function parseHashQuery(query) {
+  const params = new URLSearchParams(query || "");
+  return {
+    status: params.get("status") || "",
+    root: params.get("root") || "",
+    from: params.get("from") || "",
+    to: params.get("to") || "",
+  };
+}
+
+function toIso(local) {
+  if (!local) return "";
+  const date = new Date(local);
+  return isNaN(date) ? "" : date.toISOString();
+}
+
+function toLocalInput(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (isNaN(date)) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+async function viewRuns(query, token) {
+  const filters = parseHashQuery(query);
+  const cfg = await loadConfig();
+  if (token !== generation) return;
+  const cursors = [""]; // cursors[i] opens page i
+  let pageIndex = 0;
+
+  const status = h("select", { id: "f-status", name: "status" },
+    h("option", { value: "", text: "any status" }),
+    cfg.statuses.map((s) => h("option", { value: s, text: s, selected: s === filters.status })));
+  const root = h("input", { id: "f-root", name: "root", type: "text", list: "f-roots", value: filters.root,
+    placeholder: "any root", autocomplete: "off", spellcheck: "false" });
+  const roots = h("datalist", { id: "f-roots" }, cfg.allowedRoots.map((r) => h("option", { value: r })));
+  const from = h("input", { id: "f-from", name: "from", type: "datetime-local", value: toLocalInput(filters.from) });
+  const to = h("input", { id: "f-to", name: "to", type: "datetime-local", value: toLocalInput(filters.to) });
+  const form = h("form", { class: "filters", role: "search", "aria-label": "Filter the backups" },
+    field("Status", status), field("Root (or a folder above it)", root), roots,
+    field("Started after", from), field("Started before", to),
+    h("button", { type: "submit", class: "primary", text: "Filter" }),
+    h("button", { type: "button", id: "f-clear", text: "Clear filters", onclick: () => { location.hash = "#/runs"; } }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    if (status.value) params.set("status", status.value);
+    if (root.value.trim()) params.set("root", root.value.trim());
+    if (toIso(from.value)) params.set("from", toIso(from.value));
+    if (toIso(to.value)) params.set("to", toIso(to.value));
+    const next = "#/runs" + (params.toString() ? "?" + params : "");
+    if (location.hash === next) route(); else location.hash = next;
+  });
+
+  const tbody = h("tbody");
+  const table = h("table", { class: "cards", id: "runs" },
+    h("caption", { class: "muted", style: null, text: "" }),
+    h("thead", {}, h("tr", {}, ["Backup", "Status", "Started", "Duration", "Files", "Bytes", "Failures", "Progress"]
+      .map((name) => h("th", { scope: "col", text: name })))),
+    tbody);
+  const state = h("p", { class: "muted", id: "runs-state", "aria-live": "polite" });
+  const newer = h("button", { type: "button", id: "page-newer", text: "← Newer", disabled: true });
+  const older = h("button", { type: "button", id: "page-older", text: "Older →", disabled: true });
+  const pageLabel = h("span", { class: "muted", id: "page-label" });
+  main.replaceChildren(h("h2", { text: "Backups" }), form, state, table,
+    h("div", { class: "pager" }, newer, pageLabel, older));
+
+  async function load() {
+    const params = new URLSearchParams({ limit: "25" });
+    for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+    if (cursors[pageIndex]) params.set("cursor", cursors[pageIndex]);
+    let data;
+    try {
+      data = await call("GET", API + "runs?" + params);
+    } catch (error) {
+      if (token !== generation) return;
+      showMessage("Could not list the backups: " + error.message);
+      state.textContent = "The list could not be loaded.";
+      schedule(() => token === generation && load(), REFRESH_MS * 3);
+      return;
+    }
+    if (token !== generation) return;
+    clearMessage();
+    tbody.replaceChildren(...data.runs.map(runRow));
+    if (!data.runs.length) {
+      tbody.append(h("tr", {}, h("td", { colspan: "8", text: pageIndex ? "No older backups." : "No backups match. Start one from “Start a backup”." })));
+    }
+    cursors.length = pageIndex + 1;
+    if (data.next) cursors.push(data.next);
+    newer.disabled = pageIndex === 0;
+    older.disabled = !data.next;
+    pageLabel.textContent = `Page ${pageIndex + 1}`;
+    const stamp = new Date().toLocaleTimeString("en-GB");
+    state.textContent = data.anyActive
+      ? `Updated ${stamp}; refreshing every ${REFRESH_MS / 1000} s while a backup runs.`
+      : `Updated ${stamp}.` + (data.truncated ? " More backups started within one second than one page can sort; some may be missing." : "");
+    if (data.anyActive) schedule(() => token === generation && load(), REFRESH_MS);
+  }
+  newer.addEventListener("click", () => { if (pageIndex > 0) { pageIndex -= 1; load(); } });
+  older.addEventListener("click", () => { if (cursors[pageIndex + 1]) { pageIndex += 1; load(); } });
+  await load();
+}
+
+function runRow(run) {
+  const active = ["Running", "Pending", "Suspended", "ContinuedAsNew"].includes(run.status);
+  const where = [run.container, run.prefix].filter((x) => x !== null && x !== undefined && x !== "").join("/");
+  return h("tr", { "data-id": run.id, "data-status": run.status },
+    h("td", { "data-label": "Backup", class: "path" }, runLink(run), where ? h("div", { class: "muted", text: "→ " + where }) : null),
+    h("td", { "data-label": "Status" }, statusBadge(run.status), run.phase && active ? h("div", { class: "muted", text: run.phase }) : null),
+    h("td", { "data-label": "Started", class: "num", text: formatTime(run.created) }),
+    h("td", { "data-label": "Duration", class: "num", text: formatDuration(run.durationSeconds) }),
+    h("td", { "data-label": "Files", class: "num", text: `${formatCount(run.filesDone)} of ${formatCount(run.filesTotal)}` }),
+    h("td", { "data-label": "Bytes", class: "num", text: `${formatBytes(run.bytesDone)} of ${formatBytes(run.bytesTotal)}` }),
+    h("td", { "data-label": "Failures", class: "num failures", text: formatCount(run.filesFailed) }),
+    h("td", { "data-label": "Progress" }, active ? progressBar(run, "Progress of " + (run.root || run.id))
+      : h("span", { class: "muted", text: run.status === "Completed" ? "done" : "–" })));
+}
+
+// ---------------------------------------------------------------- one run
+
+async function startBackup(options) {
+  const cfg = await loadConfig();
+  const body = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== null && value !== undefined && value !== "") body[key] = value;
+  }
+  return call("POST", cfg.startUrl, body);
+}
+
+async function viewRun(id, token) {
+  main.replaceChildren(h("h2", { text: "Backup " + id }), h("p", { text: "Loading…" }));
+  let terminating = false;
+
+  async function load() {
+    let data;
+    try {
+      data = await call("GET", API + "runs/" + encodeURIComponent(id));
+    } catch (error) {
+      if (token !== generation) return;
+      if (error.status === 404 || error.status === 400) {
+        main.replaceChildren(h("h2", { text: "Backup not found" }), h("p", {}, error.message, " ", h("a", { href: "#/runs", text: "Back to the list" })));
+        return;
+      }
+      showMessage("Could not load this backup: " + error.message);
+      schedule(() => token === generation && load(), REFRESH_MS * 3);
+      return;
+    }
+    if (token !== generation) return;
+    clearMessage();
+    render(data);
+    if (data.active) schedule(() => token === generation && load(), REFRESH_MS);
+  }
+
+  function render(data) {
+    const run = data.run, p = data.progress || {};
+    const focused = document.activeElement && document.activeElement.id;
+    const actions = h("div", { class: "actions" });
+    if (data.active) {
+      actions.append(h("button", { type: "button", class: "danger", id: "terminate", disabled: terminating,
+        text: terminating ? "Terminating…" : "Terminate", onclick: async () => {
+          if (!confirm("Terminate this backup? Files already stored stay stored; run it again to finish it.")) return;
+          terminating = true;
+          try {
+            const answer = await call("POST", API + "runs/" + encodeURIComponent(id) + "/terminate", {});
+            showMessage(answer.message, "info");
+          } catch (error) {
+            terminating = false;
+            showMessage("Could not terminate: " + error.message);
+          }
+          load();
+        } }));
+    } else if (run.kind === "backup" && data.options.path) {
+      actions.append(h("button", { type: "button", class: "primary", id: "start-again", text: "Start again", onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          const started = await startBackup(data.options);
+          showMessage("Started again.", "info");
+          if (started.id === id) load(); else location.hash = "#/run/" + encodeURIComponent(started.id);
+        } catch (error) {
+          event.target.disabled = false;
+          showMessage("Could not start it again: " + error.message);
+        }
+      } }));
+    }
+    actions.append(h("a", { href: "#/runs", class: "button", text: "All backups" }));
+
+    const summary = h("dl", { class: "summary", id: "summary" });
+    const add = (name, value) => summary.append(h("dt", { text: name }), h("dd", {}, value));
+    add("Status", statusBadge(run.status));
+    if (p.phase) add("Phase", p.phase);
+    add("Root", h("span", { class: "path", text: run.root || "–" }));
+    add("Destination", `${run.container || "–"} / ${run.prefix === "" ? "(top of the container)" : run.prefix || "–"}`);
+    add("Started", formatTime(run.created));
+    add("Duration", formatDuration(run.durationSeconds));
+    add("Files", `${formatCount(p.filesDone)} of ${formatCount(p.filesTotal)} done: ${formatCount(p.filesCopied)} copied, ${formatCount(p.filesSkipped)} unchanged, ${formatCount(p.filesFailed)} failed`);
+    add("Bytes", `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} done; ${formatBytes(p.bytesCopied)} copied; ${formatBytes(p.bytesBackedUp)} in the backup`);
+    if (p.partitionsTotal !== undefined) add("Partitions", `${formatCount(p.partitionsDone)} of ${formatCount(p.partitionsTotal)}`);
+    if (p.skippedEntries) add("Skipped entries", formatCount(p.skippedEntries));
+    add("Instance", h("code", { text: run.id }));
+    if (data.output !== null && data.output !== undefined) add("Output", typeof data.output === "number" ? `${formatBytes(data.output)} backed up (${data.output} bytes)` : JSON.stringify(data.output));
+
+    const parts = [h("h2", {}, (run.kind === "backup" ? "Backup of " : run.kind + " ") + (run.root || run.id)), actions];
+    if (data.active) parts.push(h("p", {}, progressBar(run, "Progress"), " ", h("span", { class: "muted", id: "progress-text",
+      text: `${percent(run.bytesTotal ? run.bytesDone : run.filesDone, run.bytesTotal || run.filesTotal)}% · refreshing every ${REFRESH_MS / 1000} s` })));
+    if (data.error) parts.push(h("h3", { text: run.status === "Terminated" ? "Why it stopped" : "Why it failed" }),
+      h("p", { class: "error-box", id: "run-error", text: typeof data.error === "string" ? data.error : JSON.stringify(data.error) }));
+    parts.push(h("h3", { text: "Summary" }), summary);
+    parts.push(failedSection(data, p), skippedSection(data, p), timelineSection(data.timeline));
+    main.replaceChildren(...parts.filter(Boolean));
+    if (focused) { const again = document.getElementById(focused); if (again) again.focus(); }
+  }
+  await load();
+}
+
+function failedSection(data, p) {
+  const count = p.filesFailed || 0;
+  const section = h("section", { id: "failed", "aria-labelledby": "failed-title" },
+    h("h3", { id: "failed-title", text: `Failed files (${formatCount(count)})` }));
+  if (!data.failed.length) {
+    section.append(h("p", { class: "muted", text: count ? "The failures are counted, but none is listed." : "No file failed." }));
+    return section;
+  }
+  section.append(h("table", { class: "cards" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "File" }), h("th", { scope: "col", text: "Why" }))),
+    h("tbody", {}, data.failed.map((f) => h("tr", {},
+      h("td", { "data-label": "File", class: "path", text: f.path }), h("td", { "data-label": "Why", text: f.error }))))));
+  if (count > data.failed.length) {
+    section.append(h("p", { class: "muted", text: `${formatCount(data.failed.length)} of ${formatCount(count)} listed (the backup keeps the first ones of each partition).` }));
+  }
+  return section;
+}
+
+function skippedSection(data, p) {
+  if (!data.skipped.length) return null;
+  return h("section", { id: "skipped" }, h("h3", { text: `Skipped entries (${formatCount(p.skippedEntries)})` }),
+    h("table", { class: "cards" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Entry" }), h("th", { scope: "col", text: "Why" }))),
+      h("tbody", {}, data.skipped.map((s) => h("tr", {},
+        h("td", { "data-label": "Entry", class: "path", text: s.path }), h("td", { "data-label": "Why", text: s.reason }))))));
+}
+
+function timelineSection(tl) {
+  const section = h("section", { id: "timeline", "aria-labelledby": "timeline-title" },
+    h("h3", { id: "timeline-title", text: "Timeline" }));
+  if (!tl || !tl.bars.length) {
+    section.append(h("p", { class: "muted", text: "Nothing has run yet." }));
+    return section;
+  }
+  const total = Math.max(tl.totalS, ...tl.bars.map((b) => b.endS), 0.001);
+  section.append(h("p", { class: "muted", text: `${tl.bars.length} steps over ${formatDuration(tl.totalS)}${tl.ended ? "" : " so far"}.` }));
+  section.append(h("ol", { class: "gantt" }, tl.bars.map((bar) => {
+    const left = (100 * bar.startS) / total, width = Math.max(0.3, (100 * (bar.endS - bar.startS)) / total);
+    const text = `${bar.startS.toFixed(2)} s → ${bar.endS.toFixed(2)} s, ${bar.state}`;
+    return h("li", { "data-state": bar.state, "data-function": bar.function },
+      h("span", { class: "label", text: bar.label }),
+      h("span", { class: "track", "aria-hidden": "true" },
+        h("span", { class: `bar ${bar.state}${bar.function ? "" : " final"}`, title: `${bar.label}: ${text}`,
+          style: `left:${left.toFixed(3)}%;width:${Math.min(width, 100 - left).toFixed(3)}%` })),
+      h("span", { class: "when", text }));
+  })));
+  if (tl.truncated) section.append(h("p", { class: "muted", text: "Only the first steps are shown." }));
+  return section;
+}
+
+// ---------------------------------------------------------------- start form
+
+async function viewStart(token) {
+  const cfg = await loadConfig();
+  if (token !== generation) return;
+  main.replaceChildren(h("h2", { text: "Start a backup" }));
+  if (!cfg.allowedRoots.length) {
+    main.append(h("p", { class: "error-box", id: "no-roots", text: "No directory may be backed up yet: set the app setting BACKUP_ALLOWED_ROOTS to the directories you allow (absolute paths), then reload." }));
+    return;
+  }
+  const root = h("select", { id: "s-root", name: "root", required: true },
+    cfg.allowedRoots.map((r) => h("option", { value: r, text: r })));
+  const sub = h("input", { id: "s-sub", name: "folder", type: "text", placeholder: "the whole root", autocomplete: "off",
+    spellcheck: "false", "aria-describedby": "s-sub-hint" });
+  const container = h("input", { id: "s-container", name: "container", type: "text", value: cfg.defaultContainer,
+    required: true, spellcheck: "false", "aria-describedby": "s-container-hint" });
+  const prefix = h("input", { id: "s-prefix", name: "prefix", type: "text", placeholder: "the folder's name",
+    spellcheck: "false", "aria-describedby": "s-prefix-hint" });
+  const compare = h("select", { id: "s-compare", name: "compare", "aria-describedby": "s-compare-hint" },
+    cfg.compareModes.map((m) => h("option", { value: m, text: m, selected: m === cfg.defaultCompare })));
+  const dryRunOption = cfg.startOptions.find((o) => o === "dryRun" || o === "dry_run");
+  const dryRun = dryRunOption ? h("input", { id: "s-dry-run", name: "dryRun", type: "checkbox" }) : null;
+  const submit = h("button", { type: "submit", class: "primary", id: "s-submit", text: "Start the backup" });
+  const form = h("form", { class: "form-grid", id: "start-form", novalidate: true },
+    field("Allowed root", root),
+    field("Folder inside it (optional)", sub, "A sub-folder of the root, e.g. site/uploads; empty backs up the whole root."),
+    field("Container", container, "Blob container for the files (created when missing)."),
+    field("Prefix (optional)", prefix, "Blob name prefix; empty uses the folder's name."),
+    field("Re-run comparison", compare, "checksum re-reads unchanged files to compare their MD5; mtime trusts size and modification time."),
+    dryRun ? h("div", { class: "field check" }, dryRun, h("label", { for: "s-dry-run", text: "Dry run: list what would be copied, copy nothing" })) : null,
+    h("div", {}, submit));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const folder = sub.value.trim().replace(/^\/+|\/+$/g, "");
+    const options = { path: folder ? root.value.replace(/\/+$/, "") + "/" + folder : root.value, container: container.value.trim(), compare: compare.value };
+    if (prefix.value.trim()) options.prefix = prefix.value.trim();
+    if (dryRun && dryRun.checked) options[dryRunOption] = true;
+    submit.disabled = true;
+    submit.textContent = "Starting…";
+    try {
+      const started = await startBackup(options);
+      clearMessage();
+      location.hash = "#/run/" + encodeURIComponent(started.id);
+    } catch (error) {
+      showMessage("The backup was not started: " + error.message);
+      submit.disabled = false;
+      submit.textContent = "Start the backup";
+      messageBox.focus && messageBox.setAttribute("tabindex", "-1");
+    }
+  });
+  main.append(form);
+}
+
+// ---------------------------------------------------------------- routing
+
+async function route() {
+  clearTimeout(timer);
+  generation += 1;
+  const token = generation;
+  const hash = location.hash || "#/runs";
+  const [path, query] = hash.slice(1).split("?");
+  const parts = path.split("/").filter(Boolean);
+  const view = parts[0] || "runs";
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.dataset.view === (view === "run" ? "runs" : view)) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  clearMessage();
+  try {
+    if (view === "run" && parts[1]) {
+      document.title = "Backup · Backup console";
+      await viewRun(decodeURIComponent(parts.slice(1).join("/")), token);
+    } else if (view === "start") {
+      document.title = "Start a backup · Backup console";
+      await viewStart(token);
+    } else {
+      document.title = "Backups · Backup console";
+      await viewRuns(query, token);
+    }
+  } catch (error) {
+    if (token !== generation) return;
+    showMessage("The console could not load this view: " + error.message);
+    main.replaceChildren(h("p", {}, "Nothing to show. ", h("a", { href: "#/runs", text: "Back to the list" })));
+  }
+}
+
+window.addEventListener("hashchange", () => { route(); main.focus({ preventScroll: true }); });
+route();

@@ -1,0 +1,110 @@
+"""What the console shows of one orchestration instance: a row of the runs list (pure).
+
+A run is a top-level instance of an orchestrator the console knows (``KINDS``); its
+progress comes from the custom status the orchestrator publishes (``sitebackup.summary``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sitebackup import names
+from sitebackup.console.paging import parse_time
+
+ACTIVE = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
+RUNTIME_STATUSES = (
+    "Running",
+    "Pending",
+    "Completed",
+    "Failed",
+    "Terminated",
+    "Canceled",
+    "Suspended",
+    "ContinuedAsNew",
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # what the console calls it
+    orchestrator: str
+    id_prefix: str  # every instance of this kind has an id starting with this
+
+
+KINDS = (Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-"),)
+
+
+def kind_of(orchestrator: Any) -> Kind | None:
+    return next((kind for kind in KINDS if kind.orchestrator == orchestrator), None)
+
+
+def decoded_input(status: dict[str, Any]) -> dict[str, Any]:
+    """The instance input as an object (the status API may carry it as JSON text)."""
+    value = status.get("input")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"root": value} if value.startswith("/") else {}
+    if isinstance(value, str):  # an input that was a bare JSON string: the root
+        return {"root": value}
+    return value if isinstance(value, dict) else {}
+
+
+def root_of(status: dict[str, Any]) -> str:
+    options = decoded_input(status)
+    root = options.get("root") or options.get("path") or ""
+    return root if isinstance(root, str) else ""
+
+
+def under(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or inside it (the list's root filter)."""
+    root = root.rstrip("/") or "/"
+    return path == root or path.startswith(root if root == "/" else root + "/")
+
+
+def _count(progress: dict[str, Any], key: str) -> int | None:
+    value = progress.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def duration_seconds(status: dict[str, Any], now: datetime) -> float | None:
+    try:
+        started = parse_time(status["createdTime"])
+        ended = (
+            now if status.get("runtimeStatus") in ACTIVE else parse_time(status["lastUpdatedTime"])
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return max(0.0, (ended - started).total_seconds())
+
+
+def row(status: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One line of the runs list."""
+    kind = kind_of(status.get("name"))
+    options = decoded_input(status)
+    progress = status.get("customStatus")
+    progress = progress if isinstance(progress, dict) else {}
+    return {
+        "id": status.get("instanceId"),
+        "kind": kind.name if kind else str(status.get("name")),
+        "orchestrator": status.get("name"),
+        "status": status.get("runtimeStatus"),
+        "root": root_of(status),
+        "container": progress.get("container") or options.get("container"),
+        "prefix": progress.get("prefix", options.get("prefix")),
+        "created": status.get("createdTime"),
+        "updated": status.get("lastUpdatedTime"),
+        "durationSeconds": duration_seconds(status, now),
+        "phase": progress.get("phase"),
+        "filesDone": _count(progress, "filesDone"),
+        "filesTotal": _count(progress, "filesTotal"),
+        "bytesDone": _count(progress, "bytesDone"),
+        "bytesTotal": _count(progress, "bytesTotal"),
+        "filesFailed": _count(progress, "filesFailed"),
+        "partitionsDone": _count(progress, "partitionsDone"),
+        "partitionsTotal": _count(progress, "partitionsTotal"),
+    }
