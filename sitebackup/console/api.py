@@ -18,6 +18,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import azure.durable_functions as df
@@ -91,17 +92,20 @@ async def handle(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         return _error(500, f"the app is misconfigured: {exc}")
     except DurableUnavailable as exc:
         return _error(503, str(exc))
+    except Exception as exc:
+        # The page shows this message; the details (and any stack) stay in the host's log.
+        log.exception("console API %s /%s failed", method, path)
+        return _error(
+            500, f"the console API failed ({type(exc).__name__}); the app's log has the details"
+        )
 
 
 def config(url: str) -> dict[str, Any]:
     """What the start form offers: the allowed roots, containers, compare modes, options."""
     settings = cfg.load()
-    base = url.split("?", 1)[0]
-    base = (
-        base[: base.rfind("console-api/")]
-        if "console-api/" in base
-        else base.rsplit("/", 1)[0] + "/"
-    )
+    # A path, not a URL: the page calls the starter on the origin it was loaded from.
+    base = urlsplit(url).path
+    base = base[: base.rfind("console-api/")] if "console-api/" in base else "/"
     return {
         "allowedRoots": list(settings.allowed_roots),
         "defaultContainer": settings.container,
@@ -142,7 +146,8 @@ def parse_list_query(params: Any) -> dict[str, Any]:
     if unknown:
         raise BadRequest(
             400,
-            f"'status' {echo(unknown[0])} is not a runtime status; use one of {', '.join(runs.RUNTIME_STATUSES)}",
+            f"'status' {echo(unknown[0])} is not a runtime status; use one of "
+            + ", ".join(runs.RUNTIME_STATUSES),
         )
     root = (params.get("root") or "").strip()
     if root and (not root.startswith("/") or "\x00" in root):

@@ -1,0 +1,135 @@
+"""The console in a real headless Chromium, against the local host, the app and Azurite.
+
+What a person does: open the console, start a backup from the form, watch it reach
+Completed, read its timeline and the files that failed, terminate a long one. The checks
+read the page, and compare with what the test made on disk, not with what the API said.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.privileges import UnprivilegedHost, unprivileged_prefix
+from tests.support.host_process import http_request, running_host
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+def make_tree(root: Path, files: int) -> dict[str, bytes]:
+    contents = {}
+    for index in range(files):
+        rel = f"dir{index % 3}/file-{index:04d}.txt"
+        data = f"content of file {index}\n".encode() * (index % 7 + 1)
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        contents[rel] = data
+    return contents
+
+
+def start_from_form(page, folder: str) -> str:
+    """Fill the start form with a folder of the only allowed root; returns the run's id."""
+    page.get_by_role("link", name="Start a backup").click()
+    page.get_by_label("Folder inside it (optional)").fill(folder)
+    page.get_by_role("button", name="Start the backup").click()
+    page.wait_for_url(re.compile(r"#/run/backup-[0-9a-f]{32}$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def summary_value(page, name: str) -> str:
+    return page.locator(f"#summary dt:text-is('{name}') + dd").inner_text()
+
+
+def test_start_from_the_form_and_watch_it_complete(console_host, allowed_root, page):
+    tree = make_tree(allowed_root / "site", 45)
+    page.goto(console_host.url + "/console")
+    page.get_by_role("heading", name="Backups").wait_for()
+    run_id = start_from_form(page, "site")
+
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+    assert summary_value(page, "Files").startswith(f"{len(tree)} of {len(tree)} done")
+    total = sum(len(data) for data in tree.values())
+    assert f"({total} bytes)" in summary_value(page, "Output")
+    # The timeline: the listing, every partition (10 files each), the final step.
+    labels = page.locator("#timeline ol.gantt li .label").all_inner_texts()
+    partitions = -(-len(tree) // 10)
+    assert labels[0] == "listing"
+    assert sorted(label for label in labels if label.startswith("partition")) == sorted(
+        f"partition {n}" for n in range(1, partitions + 1)
+    )
+    assert labels[-1] == "final step"
+    assert page.locator("#failed").inner_text().count("No file failed") == 1
+
+    # Back to the list: the run is there, newest first, with its counts.
+    page.get_by_role("link", name="All backups").click()
+    row = page.locator(f"#runs tr[data-id='{run_id}']")
+    row.wait_for()
+    assert row.get_attribute("data-status") == "Completed"
+    assert f"{len(tree)} of {len(tree)}" in row.inner_text()
+
+
+@pytest.fixture
+def unreadable_host(tmp_path, host_env):
+    prefix = unprivileged_prefix()
+    if prefix is None:
+        pytest.fail("setpriv (util-linux) is needed to make a file unreadable to the host")
+    host = UnprivilegedHost(PROJECT_DIR, tmp_path / "state-u", env=host_env, prefix=tuple(prefix))
+    host.start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def test_failed_files_and_why(unreadable_host, allowed_root, page):
+    make_tree(allowed_root / "www", 12)
+    secret = allowed_root / "www" / "dir1" / "secret.txt"
+    secret.write_text("nobody may read this")
+    secret.chmod(0)
+    assert not os.access(secret, os.R_OK) or os.geteuid() == 0
+
+    page.goto(unreadable_host.url + "/console#/start")
+    start_from_form(page, "www")
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+
+    failed = page.locator("#failed")
+    assert "Failed files (1)" in failed.inner_text()
+    cells = failed.locator("tbody tr td").all_inner_texts()
+    assert cells[0] == "dir1/secret.txt"
+    assert "permission" in cells[1].lower() or "read" in cells[1].lower(), cells[1]
+    assert page.locator("#timeline ol.gantt li").count() >= 3
+
+
+@pytest.fixture
+def slow_host(tmp_path, host_env):
+    """One file per partition, one partition at a time: a backup that takes a while."""
+    env = {**host_env, "BACKUP_PARTITION_SIZE": "1", "BACKUP_PARTITION_CONCURRENCY": "1"}
+    with running_host(PROJECT_DIR, tmp_path / "state-slow", env=env) as host:
+        yield host
+
+
+def test_terminate_a_long_backup(slow_host, allowed_root, page):
+    console_host = slow_host
+    make_tree(allowed_root / "big", 400)
+    page.goto(console_host.url + "/console")
+    run_id = start_from_form(page, "big")
+    # It runs: the page says so and offers to terminate it.
+    terminate = page.get_by_role("button", name="Terminate")
+    terminate.wait_for(timeout=30_000)
+    terminate.click()
+    page.locator("#summary .badge:text-is('Terminated')").wait_for(timeout=60_000)
+    assert "terminated from the console" in page.locator("#run-error").inner_text()
+    # The host agrees, independently of the page.
+    answer = http_request(
+        "GET", f"{console_host.url}/runtime/webhooks/durabletask/instances/{run_id}"
+    )
+    assert answer.json()["runtimeStatus"] == "Terminated"
+    # And it can be started again from the same page.
+    page.get_by_role("button", name="Start again").click()
+    page.locator(
+        "#summary .badge:text-is('Running'), #summary .badge:text-is('Pending')"
+    ).first.wait_for()
