@@ -209,7 +209,9 @@ async function viewRuns(query, token) {
   main.replaceChildren(h("h2", { text: "Backups" }), form, state, table,
     h("div", { class: "pager" }, newer, pageLabel, older));
 
+  let latest = 0; // only the newest request's answer is shown (clicks can overlap)
   async function load() {
+    const mine = ++latest;
     const params = new URLSearchParams({ limit: "25" });
     for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
     if (cursors[pageIndex]) params.set("cursor", cursors[pageIndex]);
@@ -217,13 +219,13 @@ async function viewRuns(query, token) {
     try {
       data = await call("GET", API + "runs?" + params);
     } catch (error) {
-      if (token !== generation) return;
+      if (token !== generation || mine !== latest) return;
       showMessage("Could not list the backups: " + error.message);
       state.textContent = "The list could not be loaded.";
       schedule(() => token === generation && load(), REFRESH_MS * 3);
       return;
     }
-    if (token !== generation) return;
+    if (token !== generation || mine !== latest) return;
     clearMessage();
     tbody.replaceChildren(...data.runs.map(runRow));
     if (!data.runs.length) {
@@ -275,12 +277,14 @@ async function viewRun(id, token) {
   main.replaceChildren(h("h2", { text: "Backup " + id }), h("p", { text: "Loading…" }));
   let terminating = false;
 
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     let data;
     try {
       data = await call("GET", API + "runs/" + encodeURIComponent(id));
     } catch (error) {
-      if (token !== generation) return;
+      if (token !== generation || mine !== latest) return;
       if (error.status === 404 || error.status === 400) {
         main.replaceChildren(h("h2", { text: "Backup not found" }), h("p", {}, error.message, " ", h("a", { href: "#/runs", text: "Back to the list" })));
         return;
@@ -289,7 +293,7 @@ async function viewRun(id, token) {
       schedule(() => token === generation && load(), REFRESH_MS * 3);
       return;
     }
-    if (token !== generation) return;
+    if (token !== generation || mine !== latest) return;
     clearMessage();
     render(data);
     if (data.active) schedule(() => token === generation && load(), REFRESH_MS);

@@ -74,6 +74,9 @@ class Page:
 
 
 def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset; none means UTC); ValueError for anything else."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a time: {text!r}")
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

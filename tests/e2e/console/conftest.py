@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.console import browser
-from tests.support.host_process import HostProcess, running_host
+from tests.support.host_process import HostProcess, http_request, running_host
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -44,6 +45,31 @@ def host_env(storage_connection_string: str, allowed_root: Path) -> dict[str, st
 @pytest.fixture
 def console_host(tmp_path: Path, host_env: dict[str, str]) -> Iterator[HostProcess]:
     with running_host(PROJECT_DIR, tmp_path / "state", env=host_env) as host:
+        yield host
+
+
+MANY = 10_000
+
+
+@pytest.fixture(scope="session")
+def crowded_host(tmp_path_factory, azurite):
+    """A task hub with 10,000 backup instances (each fails at once on a bad input)."""
+    state = tmp_path_factory.mktemp("crowded")
+    env = {"AzureWebJobsStorage": azurite.connection_string, "BACKUP_ALLOWED_ROOTS": str(state)}
+    with running_host(PROJECT_DIR, state / "state", env=env) as host:
+        start = host.url + "/runtime/webhooks/durabletask/orchestrators/E2_BackupSiteContent/"
+
+        def create(n):
+            answer = http_request(
+                "POST",
+                f"{start}backup-crowd{n:05d}",
+                b'"not absolute"',
+                {"Content-Type": "application/json"},
+            )
+            assert answer.status == 202, answer.body
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(create, range(MANY)))
         yield host
 
 

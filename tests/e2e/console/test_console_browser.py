@@ -133,3 +133,91 @@ def test_terminate_a_long_backup(slow_host, allowed_root, page):
     page.locator(
         "#summary .badge:text-is('Running'), #summary .badge:text-is('Pending')"
     ).first.wait_for()
+
+
+def alert_text(page) -> str:
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    return alert.inner_text()
+
+
+def test_api_errors_are_messages_on_the_page(console_host, allowed_root, page):
+    # A bad filter: the API's 400 message, on the page.
+    page.goto(console_host.url + "/console#/runs?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z")
+    assert "'from' is after 'to'" in alert_text(page)
+    # A run that does not exist.
+    page.goto(console_host.url + "/console#/run/backup-0000")
+    page.get_by_role("heading", name="Backup not found").wait_for()
+    assert "no run 'backup-0000'" in page.locator("main").inner_text()
+    # A start the starter refuses: its message, and the form stays filled in.
+    page.goto(console_host.url + "/console#/start")
+    page.get_by_label("Folder inside it (optional)").fill("not-there")
+    page.get_by_role("button", name="Start the backup").click()
+    text = alert_text(page)
+    assert "The backup was not started" in text and "does not exist" in text
+    assert page.get_by_label("Folder inside it (optional)").input_value() == "not-there"
+    # The host goes away: the page says so instead of going blank.
+    page.goto(console_host.url + "/console#/runs")
+    page.locator("#runs-state").wait_for()
+    console_host.stop()
+    page.get_by_role("button", name="Filter", exact=True).click()
+    assert "did not answer" in alert_text(page)
+    assert page.get_by_role("heading", name="Backups").is_visible()
+
+
+def test_keyboard_only_start(console_host, allowed_root, page):
+    make_tree(allowed_root / "kb", 5)
+    page.goto(console_host.url + "/console")
+    page.get_by_role("heading", name="Backups").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    # Tab to the "Start a backup" link and follow it with Enter.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Start a backup":
+            break
+    page.keyboard.press("Enter")
+    folder = page.get_by_label("Folder inside it (optional)")
+    folder.wait_for()
+    folder.focus()
+    page.keyboard.type("kb")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_url(re.compile(r"#/run/backup-"))
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+
+
+def test_readable_in_a_narrow_window(console_host, allowed_root, page):
+    make_tree(allowed_root / "narrow", 12)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(console_host.url + "/console")
+    start_from_form(page, "narrow")
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+    no_sideways = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_sideways)
+    page.get_by_role("link", name="All backups").click()
+    page.locator("#runs tbody tr").first.wait_for()
+    assert page.evaluate(no_sideways)
+    # Each cell says what it is when the table becomes cards.
+    label = page.locator("#runs tbody td").first.evaluate(
+        "cell => getComputedStyle(cell, '::before').content"
+    )
+    assert label == '"Backup"'
+
+
+@pytest.mark.slow
+def test_paging_through_ten_thousand(crowded_host, page):
+    page.goto(crowded_host.url + "/console")
+    rows = page.locator("#runs tbody tr")
+    rows.first.wait_for()
+    first_page = rows.evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert len(first_page) == 25
+    older = page.get_by_role("button", name="Older →")
+    for number in (2, 3):
+        older.click()
+        page.locator("#page-label", has_text=f"Page {number}").wait_for()
+    third = rows.evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert len(third) == 25 and not set(third) & set(first_page)
+    page.get_by_role("button", name="← Newer").click()
+    page.get_by_role("button", name="← Newer").click()
+    page.locator("#page-label", has_text="Page 1").wait_for()
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.id)") == first_page
