@@ -212,6 +212,7 @@ def backup(
                 if not as_json:
                     what = "dry run" if dry_run else "backup"
                     out.note(f"{what} {instance_id} started for {path}")
+                    out.note(f"watch it in the console: {urls.console_url(url, instance_id)}")
                 display = ProgressDisplay(out.err, enabled=progress and not as_json)
                 with display:
                     final = follow(

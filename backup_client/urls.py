@@ -41,6 +41,13 @@ def start_url(base: str, code: str | None = None, orchestrator: str = ORCHESTRAT
     return with_query(f"{normalize_base(base)}/orchestrators/{quote(orchestrator)}", code=code)
 
 
+def console_url(base: str, instance_id: str | None = None) -> str:
+    """The app's web console (the ``Console`` function), on one run when ``instance_id`` is
+    given. In Azure it needs the function key too: add ``?code=<key>`` before the ``#``."""
+    page = f"{normalize_base(base)}/console"
+    return page + (f"#/run/{quote(instance_id, safe='')}" if instance_id else "")
+
+
 def instance_url(base: str, instance_id: str, code: str | None = None) -> str:
     """Status URL of an instance by id (GET), as the webhook API serves it."""
     path = f"{normalize_base(base)}/{WEBHOOK_BASE}/instances/{quote(instance_id, safe='')}"

@@ -86,6 +86,8 @@ function formatBytes(n) {
 
 function formatCount(n) { return n === null || n === undefined ? "–" : n.toLocaleString("en"); }
 
+function plural(n, one, many) { return `${formatCount(n)} ${n === 1 ? one : many}`; }
+
 function formatDuration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
   if (seconds < 60) return seconds.toFixed(seconds < 10 ? 1 : 0) + " s";
@@ -135,6 +137,10 @@ async function loadConfig() {
   return config;
 }
 
+const KIND_NAMES = { backup: "Backup", dryrun: "Dry run", restore: "Restore" };
+
+function kindName(kind) { return KIND_NAMES[kind] || kind; }
+
 function runLink(run) {
   return h("a", { href: "#/run/" + encodeURIComponent(run.id) }, run.root || run.id);
 }
@@ -145,6 +151,7 @@ function parseHashQuery(query) {
   const params = new URLSearchParams(query || "");
   return {
     status: params.get("status") || "",
+    kind: params.get("kind") || "",
     root: params.get("root") || "",
     from: params.get("from") || "",
     to: params.get("to") || "",
@@ -175,13 +182,16 @@ async function viewRuns(query, token) {
   const status = h("select", { id: "f-status", name: "status" },
     h("option", { value: "", text: "any status" }),
     cfg.statuses.map((s) => h("option", { value: s, text: s, selected: s === filters.status })));
+  const kind = h("select", { id: "f-kind", name: "kind" },
+    h("option", { value: "", text: "every kind" }),
+    cfg.kinds.map((k) => h("option", { value: k, text: kindName(k), selected: k === filters.kind })));
   const root = h("input", { id: "f-root", name: "root", type: "text", list: "f-roots", value: filters.root,
     placeholder: "any root", autocomplete: "off", spellcheck: "false" });
   const roots = h("datalist", { id: "f-roots" }, cfg.allowedRoots.map((r) => h("option", { value: r })));
   const from = h("input", { id: "f-from", name: "from", type: "datetime-local", value: toLocalInput(filters.from) });
   const to = h("input", { id: "f-to", name: "to", type: "datetime-local", value: toLocalInput(filters.to) });
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter the backups" },
-    field("Status", status), field("Root (or a folder above it)", root), roots,
+    field("Status", status), field("Kind", kind), field("Folder (or one above it)", root), roots,
     field("Started after", from), field("Started before", to),
     h("button", { type: "submit", class: "primary", text: "Filter" }),
     h("button", { type: "button", id: "f-clear", text: "Clear filters", onclick: () => { location.hash = "#/runs"; } }));
@@ -189,6 +199,7 @@ async function viewRuns(query, token) {
     event.preventDefault();
     const params = new URLSearchParams();
     if (status.value) params.set("status", status.value);
+    if (kind.value) params.set("kind", kind.value);
     if (root.value.trim()) params.set("root", root.value.trim());
     if (toIso(from.value)) params.set("from", toIso(from.value));
     if (toIso(to.value)) params.set("to", toIso(to.value));
@@ -199,7 +210,7 @@ async function viewRuns(query, token) {
   const tbody = h("tbody");
   const table = h("table", { class: "cards", id: "runs" },
     h("caption", { class: "muted", style: null, text: "" }),
-    h("thead", {}, h("tr", {}, ["Backup", "Status", "Started", "Duration", "Files", "Bytes", "Failures", "Progress"]
+    h("thead", {}, h("tr", {}, ["Run", "Status", "Started", "Duration", "Files", "Bytes", "Failures", "Progress"]
       .map((name) => h("th", { scope: "col", text: name })))),
     tbody);
   const state = h("p", { class: "muted", id: "runs-state", "aria-live": "polite" });
@@ -250,8 +261,10 @@ async function viewRuns(query, token) {
 function runRow(run) {
   const active = ["Running", "Pending", "Suspended", "ContinuedAsNew"].includes(run.status);
   const where = [run.container, run.prefix].filter((x) => x !== null && x !== undefined && x !== "").join("/");
-  return h("tr", { "data-id": run.id, "data-status": run.status },
-    h("td", { "data-label": "Backup", class: "path" }, runLink(run), where ? h("div", { class: "muted", text: "→ " + where }) : null),
+  const arrow = run.kind === "restore" ? "← " : "→ ";
+  return h("tr", { "data-id": run.id, "data-status": run.status, "data-kind": run.kind },
+    h("td", { "data-label": "Run", class: "path" }, h("span", { class: "kind", text: kindName(run.kind) + " " }), runLink(run),
+      where ? h("div", { class: "muted", text: arrow + where }) : null),
     h("td", { "data-label": "Status" }, statusBadge(run.status), run.phase && active ? h("div", { class: "muted", text: run.phase }) : null),
     h("td", { "data-label": "Started", class: "num", text: formatTime(run.created) }),
     h("td", { "data-label": "Duration", class: "num", text: formatDuration(run.durationSeconds) }),
@@ -317,7 +330,7 @@ async function viewRun(id, token) {
           }
           load();
         } }));
-    } else if (run.kind === "backup" && data.options.path) {
+    } else if (data.options && data.options.path) {
       actions.append(h("button", { type: "button", class: "primary", id: "start-again", text: "Start again", onclick: async (event) => {
         event.target.disabled = true;
         try {
@@ -336,8 +349,15 @@ async function viewRun(id, token) {
     const add = (name, value) => summary.append(h("dt", { text: name }), h("dd", {}, value));
     add("Status", statusBadge(run.status));
     if (p.phase) add("Phase", p.phase);
-    add("Root", h("span", { class: "path", text: run.root || "–" }));
-    add("Destination", `${run.container || "–"} / ${run.prefix === "" ? "(top of the container)" : run.prefix || "–"}`);
+    const dest = `${run.container || "–"} / ${run.prefix === "" ? "(top of the container)" : run.prefix || "–"}`;
+    if (run.kind === "restore") {
+      add("Target folder", h("span", { class: "path", text: run.root || "–" }));
+      add("From", dest);
+      if (run.snapshot) add("Snapshot", h("code", { text: run.snapshot }));
+    } else {
+      add("Root", h("span", { class: "path", text: run.root || "–" }));
+      add("Destination", dest);
+    }
     add("Started", formatTime(run.created));
     add("Duration", formatDuration(run.durationSeconds));
     add("Files", `${formatCount(p.filesDone)} of ${formatCount(p.filesTotal)} done: ${formatCount(p.filesCopied)} copied, ${formatCount(p.filesSkipped)} unchanged, ${formatCount(p.filesFailed)} failed`);
@@ -345,19 +365,34 @@ async function viewRun(id, token) {
     if (p.partitionsTotal !== undefined) add("Partitions", `${formatCount(p.partitionsDone)} of ${formatCount(p.partitionsTotal)}`);
     if (p.skippedEntries) add("Skipped entries", formatCount(p.skippedEntries));
     add("Instance", h("code", { text: run.id }));
-    if (data.output !== null && data.output !== undefined) add("Output", typeof data.output === "number" ? `${formatBytes(data.output)} backed up (${data.output} bytes)` : JSON.stringify(data.output));
+    if (typeof data.output === "number") add("Output", `${formatBytes(data.output)} ${run.kind === "restore" ? "restored" : "backed up"} (${data.output} bytes)`);
 
-    const parts = [h("h2", {}, (run.kind === "backup" ? "Backup of " : run.kind + " ") + (run.root || run.id)), actions];
+    const title = { backup: "Backup of ", dryrun: "Dry run of ", restore: "Restore into " }[run.kind] || run.kind + " ";
+    const parts = [h("h2", {}, title + (run.root || run.id)), actions];
     if (data.active) parts.push(h("p", {}, progressBar(run, "Progress"), " ", h("span", { class: "muted", id: "progress-text",
       text: `${percent(run.bytesTotal ? run.bytesDone : run.filesDone, run.bytesTotal || run.filesTotal)}% · refreshing every ${REFRESH_MS / 1000} s` })));
     if (data.error) parts.push(h("h3", { text: run.status === "Terminated" ? "Why it stopped" : "Why it failed" }),
       h("p", { class: "error-box", id: "run-error", text: typeof data.error === "string" ? data.error : JSON.stringify(data.error) }));
     parts.push(h("h3", { text: "Summary" }), summary);
+    if (data.output && data.output.dryRun) parts.push(dryRunSection(data.output));
     parts.push(failedSection(data, p), skippedSection(data, p), timelineSection(data.timeline));
     main.replaceChildren(...parts.filter(Boolean));
     if (focused) { const again = document.getElementById(focused); if (again) again.focus(); }
   }
   await load();
+}
+
+function dryRunSection(report) {
+  const line = (name, count) => h("li", {}, `${name}: ${plural(count.files, "file", "files")}` + (count.bytes !== undefined ? `, ${formatBytes(count.bytes)}` : ""));
+  const section = h("section", { id: "dry-run", "aria-labelledby": "dry-run-title" },
+    h("h3", { id: "dry-run-title", text: "Dry run: what a real run would do" }),
+    h("ul", {}, line("copy, new", report.copy.new), line("copy, changed", report.copy.changed),
+      line("skip, unchanged", report.skip.unchanged),
+      h("li", {}, `left out by the rules: ${plural(report.skip.excluded.files, "file", "files")}, ${plural(report.skip.excluded.dirs, "folder", "folders")}`)));
+  for (const [name, paths] of [["New files", report.paths.new], ["Changed files", report.paths.changed]]) {
+    if (paths && paths.length) section.append(h("h4", { text: name }), h("ul", { class: "paths" }, paths.map((path) => h("li", { class: "path", text: path }))));
+  }
+  return section;
 }
 
 function failedSection(data, p) {
@@ -431,6 +466,10 @@ async function viewStart(token) {
   const compare = h("select", { id: "s-compare", name: "compare", "aria-describedby": "s-compare-hint" },
     cfg.compareModes.map((m) => h("option", { value: m, text: m, selected: m === cfg.defaultCompare })));
   const dryRunOption = cfg.startOptions.find((o) => o === "dryRun" || o === "dry_run");
+  const patterns = (name, id) => cfg.startOptions.includes(name)
+    ? h("textarea", { id, name, rows: "2", spellcheck: "false", "aria-describedby": id + "-hint" }) : null;
+  const exclude = patterns("exclude", "s-exclude");
+  const include = patterns("include", "s-include");
   const dryRun = dryRunOption ? h("input", { id: "s-dry-run", name: "dryRun", type: "checkbox" }) : null;
   const submit = h("button", { type: "submit", class: "primary", id: "s-submit", text: "Start the backup" });
   const form = h("form", { class: "form-grid", id: "start-form", novalidate: true },
@@ -439,6 +478,8 @@ async function viewStart(token) {
     field("Container", container, "Blob container for the files (created when missing)."),
     field("Prefix (optional)", prefix, "Blob name prefix; empty uses the folder's name."),
     field("Re-run comparison", compare, "checksum re-reads unchanged files to compare their MD5; mtime trusts size and modification time."),
+    exclude ? field("Exclude (optional)", exclude, "Patterns with .gitignore rules, one per line, e.g. *.log or cache/.") : null,
+    include ? field("Only include (optional)", include, "Patterns; when given, only matching files are backed up.") : null,
     dryRun ? h("div", { class: "field check" }, dryRun, h("label", { for: "s-dry-run", text: "Dry run: list what would be copied, copy nothing" })) : null,
     h("div", {}, submit));
   form.addEventListener("submit", async (event) => {
@@ -447,6 +488,10 @@ async function viewStart(token) {
     const options = { path: folder ? root.value.replace(/\/+$/, "") + "/" + folder : root.value, container: container.value.trim(), compare: compare.value };
     if (prefix.value.trim()) options.prefix = prefix.value.trim();
     if (dryRun && dryRun.checked) options[dryRunOption] = true;
+    for (const [name, box] of [["exclude", exclude], ["include", include]]) {
+      const lines = box ? box.value.split("\n").map((x) => x.trim()).filter(Boolean) : [];
+      if (lines.length) options[name] = lines;
+    }
     submit.disabled = true;
     submit.textContent = "Starting…";
     try {

@@ -24,7 +24,7 @@ import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import names
+from sitebackup import function_names as names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.console import paging, runs, timeline
@@ -35,7 +35,13 @@ log = logging.getLogger(__name__)
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-LABELS = {names.LIST_ACTIVITY: "listing", names.PARTITION_ORCHESTRATOR: "partition"}
+LABELS = {
+    names.LIST_ACTIVITY: "listing",
+    names.PARTITION_ORCHESTRATOR: "partition",
+    names.PREPARE_RESTORE_ACTIVITY: "preparing",
+    names.RESTORE_PARTITION_ORCHESTRATOR: "partition",
+    names.FINISH_RESTORE_ACTIVITY: "finishing",
+}
 _BAD_ID = re.compile(r"[\x00-\x1f\x7f/\\?#]")
 
 
@@ -183,10 +189,10 @@ async def list_runs(reader: DurableReader, params: Any) -> dict[str, Any]:
     query = parse_list_query(params)
     now = _now()
     root = query["root"]
-    orchestrators = {kind.orchestrator for kind in query["kinds"]}
+    kinds = set(query["kinds"])
 
     def keep(status: dict[str, Any]) -> bool:
-        return status.get("name") in orchestrators and (
+        return runs.kind_of(status) in kinds and (
             not root or runs.under(runs.root_of(status), root)
         )
 
@@ -233,6 +239,25 @@ def _failed_from_partitions(events: list[dict[str, Any]]) -> list[dict[str, str]
     return list(failed.values())
 
 
+def start_options(job: dict[str, Any]) -> dict[str, Any]:
+    """The starter's options that run a backup again as it ran (the page's "Start again")."""
+    rules = job.get("rules") if isinstance(job.get("rules"), dict) else {}
+    options: dict[str, Any] = {
+        "path": job.get("root"),
+        "container": job.get("container"),
+        "prefix": job.get("prefix"),
+        "compare": job.get("compare"),
+    }
+    for key in ("include", "exclude"):
+        if rules.get(key):
+            options[key] = list(rules[key])
+    if rules.get("ignoreFile") is False:
+        options["ignoreFile"] = False
+    if job.get("dryRun") is True:
+        options["dryRun"] = True
+    return options
+
+
 async def run_detail(reader: DurableReader, instance_id: str) -> dict[str, Any]:
     instance_id = _check_id(instance_id)
     status = await reader.status(instance_id, history=True)
@@ -259,12 +284,7 @@ async def run_detail(reader: DurableReader, instance_id: str) -> dict[str, Any]:
         "skipped": list(progress.get("skipped") or []),
         "error": output if row["status"] in ("Failed", "Terminated") else None,
         "output": output if row["status"] == "Completed" else None,
-        "options": {
-            "path": options.get("root"),
-            "container": options.get("container"),
-            "prefix": options.get("prefix"),
-            "compare": options.get("compare"),
-        },
+        "options": start_options(options) if row["kind"] in ("backup", "dryrun") else None,
         "timeline": timeline.build(events, now, LABELS),
         "active": row["status"] in runs.ACTIVE,
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sitebackup import names
+from sitebackup import function_names as names
 from sitebackup.console.paging import parse_time
 
 ACTIVE = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
@@ -32,13 +32,22 @@ class Kind:
     name: str  # what the console calls it
     orchestrator: str
     id_prefix: str  # every instance of this kind has an id starting with this
+    folder_option: str  # the input field naming the folder on the server it works on
 
 
-KINDS = (Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-"),)
+KINDS = (
+    Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-", "root"),
+    Kind("dryrun", names.BACKUP_ORCHESTRATOR, "dryrun-", "root"),
+    Kind("restore", names.RESTORE_ORCHESTRATOR, "restore-", "target"),
+)
 
 
-def kind_of(orchestrator: Any) -> Kind | None:
-    return next((kind for kind in KINDS if kind.orchestrator == orchestrator), None)
+def kind_of(status: dict[str, Any]) -> Kind | None:
+    name, instance_id = status.get("name"), str(status.get("instanceId") or "")
+    return next(
+        (k for k in KINDS if k.orchestrator == name and instance_id.startswith(k.id_prefix)),
+        None,
+    )
 
 
 def decoded_input(status: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +64,10 @@ def decoded_input(status: dict[str, Any]) -> dict[str, Any]:
 
 
 def root_of(status: dict[str, Any]) -> str:
+    """The folder on the server the run works on: a backup's root, a restore's target."""
     options = decoded_input(status)
-    root = options.get("root") or options.get("path") or ""
+    kind = kind_of(status)
+    root = options.get(kind.folder_option if kind else "root") or options.get("path") or ""
     return root if isinstance(root, str) else ""
 
 
@@ -84,7 +95,7 @@ def duration_seconds(status: dict[str, Any], now: datetime) -> float | None:
 
 def row(status: dict[str, Any], now: datetime) -> dict[str, Any]:
     """One line of the runs list."""
-    kind = kind_of(status.get("name"))
+    kind = kind_of(status)
     options = decoded_input(status)
     progress = status.get("customStatus")
     progress = progress if isinstance(progress, dict) else {}
@@ -96,6 +107,7 @@ def row(status: dict[str, Any], now: datetime) -> dict[str, Any]:
         "root": root_of(status),
         "container": progress.get("container") or options.get("container"),
         "prefix": progress.get("prefix", options.get("prefix")),
+        "snapshot": options.get("snapshot") if kind and kind.name == "restore" else None,
         "created": status.get("createdTime"),
         "updated": status.get("lastUpdatedTime"),
         "durationSeconds": duration_seconds(status, now),

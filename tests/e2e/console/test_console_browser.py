@@ -201,7 +201,7 @@ def test_readable_in_a_narrow_window(console_host, allowed_root, page):
     label = page.locator("#runs tbody td").first.evaluate(
         "cell => getComputedStyle(cell, '::before').content"
     )
-    assert label == '"Backup"'
+    assert label == '"Run"'
 
 
 @pytest.mark.slow
@@ -221,3 +221,33 @@ def test_paging_through_ten_thousand(crowded_host, page):
     page.get_by_role("button", name="← Newer").click()
     page.locator("#page-label", has_text="Page 1").wait_for()
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.id)") == first_page
+
+
+def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
+    console_host, allowed_root, page, storage_connection_string
+):
+    tree = make_tree(allowed_root / "dry", 9)
+    (allowed_root / "dry" / "debug.log").write_text("noise")
+    page.goto(console_host.url + "/console#/start")
+    page.get_by_label("Folder inside it (optional)").fill("dry")
+    page.get_by_label("Exclude (optional)").fill("*.log")
+    page.get_by_label("Dry run: list what would be copied, copy nothing").check()
+    page.get_by_role("button", name="Start the backup").click()
+    page.wait_for_url(re.compile(r"#/run/dryrun-[0-9a-f]{32}$"))
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+    report = page.locator("#dry-run").inner_text()
+    assert f"copy, new: {len(tree)} files" in report
+    assert "left out by the rules: 1 file, 0 folders" in report
+    listed = set(page.locator("#dry-run ul.paths li").all_inner_texts())
+    assert listed == set(tree)
+    # Nothing was copied: the container holds no blob of it.
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    container = service.get_container_client("backups")
+    assert not container.exists() or not list(container.list_blobs(name_starts_with="dry/"))
+    # The list calls it a dry run.
+    page.get_by_role("link", name="Backups", exact=True).click()
+    row = page.locator("#runs tbody tr[data-kind='dryrun']")
+    row.wait_for()
+    assert "Dry run" in row.text_content()
