@@ -578,8 +578,8 @@ def verify(
     """
     # Imported here: the storage SDK takes a moment to load and only verify needs it.
     from backup_client import storage
+    from backup_client.plain_walk import expected_blob_name, expected_prefix, walk_plain
     from backup_client.verify import compare
-    from sitebackup import naming
 
     out = _Out()
     emulator = None
@@ -593,11 +593,11 @@ def verify(
         container = resolve_container(container, os.environ, local_settings)
         if local and setting.development_storage and app_dir is not None:
             emulator = ensure_local_azurite(app_dir, announce=out.note)
-        root = directory.resolve()
-        prefix = naming.normalize_prefix(
-            prefix if prefix is not None else naming.default_prefix(str(root))
-        )
-        tree = storage.walk_tree(directory, prefix)
+        prefix = expected_prefix(directory.resolve(), prefix)
+        # verify's own walk and names; the backup's listing only tells a file it left out on
+        # purpose (reported as excluded) from one it missed (reported as missing).
+        tree = walk_plain(directory)
+        app_view = storage.walk_tree(directory, prefix)
         if snapshot is None:
             listing = storage.list_backup(setting.connection_string, container, prefix)
         else:
@@ -607,10 +607,12 @@ def verify(
         report = compare(
             tree.files,
             listing.blobs,
-            lambda rel: naming.blob_name(prefix, rel),
+            lambda rel: expected_blob_name(prefix, rel),
             storage.file_md5,
             location=f"{container}/{prefix}" if prefix else container,
+            left_out=app_view.left_out,
         )
+        report.unreadable.extend(tree.unreadable)
     except ClientError as error:
         _fail(out, error)
     except ValueError as error:  # a prefix that cannot be a blob name
@@ -620,10 +622,10 @@ def verify(
             emulator.stop()
     if not listing.container_exists:
         report.notes.append(f"container {container!r} does not exist at {listing.endpoint}")
-    if tree.skipped_count:
-        example = f", e.g. {tree.skipped[0][0]}: {tree.skipped[0][1]}" if tree.skipped else ""
+    if tree.not_files:
+        path, why = tree.not_files[0]
         report.notes.append(
-            f"{tree.skipped_count:,} entries left out as a backup leaves them out{example}"
+            f"{len(tree.not_files):,} entries are not files to compare, e.g. {path}: {why}"
         )
     if as_json:
         out.out.print_json(json.dumps(report.to_json() | {"endpoint": listing.endpoint}))
@@ -744,9 +746,9 @@ def _snapshot_listing(
 ) -> Any:
     """What a snapshot lists, in the shape of a blob listing (name, size, MD5 per file)."""
     from backup_client import snapshots as snaps
+    from backup_client.plain_walk import expected_blob_name
     from backup_client.storage import BlobListing
     from backup_client.verify import RemoteBlob
-    from sitebackup import naming
     from sitebackup.manifest import ManifestError
 
     store = snaps.open_store(
@@ -756,10 +758,7 @@ def _snapshot_listing(
     blobs: dict[str, RemoteBlob] = {}
     try:
         for entry in store.entries(header):
-            try:
-                name = naming.blob_name(prefix, entry.path)
-            except ValueError:
-                name = entry.path  # a name no backup writes: it shows up as extra
+            name = expected_blob_name(prefix, entry.path)
             blobs[name] = RemoteBlob(name, entry.size, entry.md5)
     except ManifestError as error:
         raise snaps.SnapshotNotFound(f"snapshot {header.run_id}: {error}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -37,12 +38,29 @@ class LocalTree:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel_path, why), a sample
     skipped_count: int = 0
 
+    @functools.cached_property
+    def _reasons(self) -> dict[str, str]:
+        return dict(self.skipped)
+
+    @functools.cached_property
+    def _listed(self) -> frozenset[str]:
+        return frozenset(f.rel_path for f in self.files)
+
+    def left_out(self, rel_path: str) -> str | None:
+        """Why the backup's listing leaves ``rel_path`` out on purpose; None if it does not."""
+        if rel_path in self._reasons:
+            return self._reasons[rel_path]
+        # Only a sample of the skipped entries is kept: past it, "not listed" is the evidence.
+        if self.skipped_count > len(self.skipped) and rel_path not in self._listed:
+            return f"left out by the backup's listing (one of {self.skipped_count:,} entries)"
+        return None
+
 
 def walk_tree(root: Path, prefix: str) -> LocalTree:
     """The files a backup of ``root`` copies, by the backup's own listing rules.
 
-    Using the app's walk (links not followed out of the root, special files and names that
-    cannot be blob names left out) means verify compares exactly what a backup copies.
+    ``verify`` walks the tree itself (``plain_walk``); this view only tells a file the backup
+    leaves out on purpose (special files, names that cannot be blob names...) from one it lost.
     """
     real_root = os.path.realpath(root)
     listing = list_tree(real_root, prefix)

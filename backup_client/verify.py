@@ -41,6 +41,8 @@ class VerifyReport:
     different: list[Difference] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # blob names
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (rel_path, error)
+    # Files with no blob that the backup reported leaving out on purpose: (rel_path, why).
+    excluded: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -58,12 +60,15 @@ class VerifyReport:
         rows += _listed("different", [f"{d.rel_path}: {d.reason}" for d in self.different])
         rows += _listed("extra", [f"{name}  (no local file)" for name in self.extra])
         rows += _listed("unreadable", [f"{rel}: {error}" for rel, error in self.unreadable])
+        rows += _listed("excluded", [f"{rel}: {why}" for rel, why in self.excluded])
         rows += [("note", note) for note in self.notes]
         if self.ok:
             verdict = (
                 f"OK: all {self.matched:,} files ({format_bytes(self.matched_bytes)}) match "
                 f"their blobs in {self.location}"
             )
+            if self.excluded:
+                verdict += f"; {len(self.excluded):,} left out by the backup on purpose"
         else:
             problems = [
                 f"{len(items):,} {label}"
@@ -95,6 +100,7 @@ class VerifyReport:
             ],
             "extra": list(self.extra),
             "unreadable": [{"path": rel, "error": error} for rel, error in self.unreadable],
+            "excluded": [{"path": rel, "reason": why} for rel, why in self.excluded],
             "notes": list(self.notes),
         }
 
@@ -112,11 +118,14 @@ def compare(
     blob_name: Callable[[str], str],
     md5_of: Callable[[LocalFile], bytes],
     location: str = "",
+    left_out: Callable[[str], str | None] = lambda rel_path: None,
 ) -> VerifyReport:
     """Match every local file with its blob by size and MD5; blobs nobody claims are extra.
 
     ``blobs`` holds what the backup's prefix contains; ``md5_of`` is called only for files
     whose size matches (hashing is the expensive part) and may raise ``OSError``.
+    ``left_out`` says why the backup left a file out on purpose (None: it did not): such a
+    file without a blob is reported as excluded, not missing.
     """
     report = VerifyReport(location=location)
     claimed: set[str] = set()
@@ -125,7 +134,11 @@ def compare(
         claimed.add(name)
         blob = blobs.get(name)
         if blob is None:
-            report.missing.append((file.rel_path, name))
+            why = left_out(file.rel_path)
+            if why is None:
+                report.missing.append((file.rel_path, name))
+            else:
+                report.excluded.append((file.rel_path, why))
             continue
         if blob.size != file.size:
             reason = f"{file.size:,} bytes locally, {blob.size:,} in the blob"

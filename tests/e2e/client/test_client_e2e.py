@@ -292,3 +292,37 @@ def test_ctrl_c_with_local_stops_the_host_and_the_backup_resumes(azurite, tmp_pa
         final = wait_for_status(resumed.status_url(instance_id), {"Completed"}, timeout=180)
     assert final["customStatus"]["filesDone"] == 60
     assert final["customStatus"]["filesFailed"] == 0
+
+
+def test_verify_walks_and_names_on_its_own(host, azurite, roots, unique_name):
+    """verify's expectations come from its own walk and naming: a file the backup leaves out
+    on purpose is listed as excluded, and a blob stored under another name is caught."""
+    site = roots / f"own {unique_name}"
+    sizes = build_site(site, seed=5)
+    (site / "odd\\name.txt").write_text("a backslash cannot be in a blob name")
+    cs = azurite.connection_string
+    container = unique_name
+    backup = site_backup("backup", str(site), "--url", host.url, "--container", container)
+    assert backup.returncode == 0, show(backup)
+    verify_args = ("verify", str(site), "--container", container, "--connection-string", cs)
+
+    verified = site_backup(*verify_args, "--json")
+    assert verified.returncode == 0, show(verified)
+    report = json.loads(verified.stdout)
+    assert report["matched"] == len(sizes)
+    assert [item["path"] for item in report["excluded"]] == ["odd\\name.txt"]
+    assert "backslash" in report["excluded"][0]["reason"]
+
+    # Store one file under another name, as a naming bug would.
+    rel = sorted(sizes)[0]
+    right = f"{site.name}/{rel}"
+    wrong = f"{site.name}/{rel.upper()}"
+    with ContainerClient.from_connection_string(cs, container) as client:
+        data = client.download_blob(right).readall()
+        client.upload_blob(wrong, data)
+        client.delete_blob(right)
+    misnamed = site_backup(*verify_args, "--json")
+    assert misnamed.returncode == 1, show(misnamed)
+    report = json.loads(misnamed.stdout)
+    assert report["missing"] == [{"path": rel, "blob": right}]
+    assert report["extra"] == [wrong]
