@@ -16,7 +16,7 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import function_names, ownership, snapshot_store, starting
+from sitebackup import function_names, ownership, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, RequestError, StorageError, echo
@@ -52,17 +52,6 @@ def _conflict(
         **client.create_http_management_payload(instance_id),
     }
     return _json(409, body)
-
-
-def _claim(start: start_request.StartRequest) -> ownership.Claim:
-    """Who owns the backup's destination once this request has claimed it (a dry run, which
-    writes nothing, only looks)."""
-    job = start.job
-    meta = snapshot_store.meta_container()
-    if job.dry_run:
-        owner = ownership.owner_of(meta, job.container, job.prefix)
-        return ownership.Claim(owner=job.root if owner is None or start.take_over else owner)
-    return ownership.claim(meta, job.container, job.prefix, job.root, take_over=start.take_over)
 
 
 def _owned_elsewhere(start: start_request.StartRequest, owner: str) -> func.HttpResponse:
@@ -113,7 +102,7 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     if name == function_names.BACKUP_ORCHESTRATOR:
         try:
             # Storage decides which of two simultaneous starts owns a new destination.
-            claim = await asyncio.to_thread(_claim, start)
+            claim = await asyncio.to_thread(starting.claim_destination, start)
         except (StorageError, ConfigError) as exc:
             log.error("could not record the owner of the destination: %s", exc)
             return _json(503, {"error": f"cannot read the backup storage now: {exc}"})

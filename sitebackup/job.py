@@ -13,6 +13,7 @@ from typing import Any
 from sitebackup import settings as cfg
 from sitebackup.errors import JobError, NamingError, RuleError, echo
 from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
+from sitebackup.retention import Policy
 from sitebackup.rules import check_patterns
 
 
@@ -33,10 +34,13 @@ class Job:
     include: tuple[str, ...] = ()
     ignore_file: bool = True
     dry_run: bool = False
+    # A retention policy to apply once the run's snapshot is written (scheduled backups
+    # with BACKUP_RETENTION): the backup prunes its destination as its last step.
+    retention: Policy | None = None
 
     def to_input(self) -> dict[str, Any]:
         """The orchestration input (JSON-ready)."""
-        return {
+        value = {
             **self.listing_input(),
             "partitionSize": self.partition_size,
             "partitionConcurrency": self.partition_concurrency,
@@ -45,6 +49,9 @@ class Job:
                 "maxAttempts": self.retry_max_attempts,
             },
         }
+        if self.retention is not None:
+            value["retention"] = self.retention.to_json()
+        return value
 
     def rules_input(self) -> dict[str, Any]:
         return {
@@ -135,6 +142,7 @@ class Job:
             include=include,
             ignore_file=_flag(rules, "ignoreFile", True, "rules."),
             dry_run=_flag(value, "dryRun", False),
+            retention=_retention(value.get("retention")),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -167,3 +175,15 @@ def _flag(value: dict, key: str, default: bool, where: str = "") -> bool:
     if not isinstance(item, bool):
         raise JobError(f"'{where}{key}' must be true or false, got {echo(item)}")
     return item
+
+
+def _retention(value: Any) -> Policy | None:
+    if value is None:
+        return None
+    try:
+        policy = Policy.from_json(value)
+    except ValueError as exc:
+        raise JobError(f"'retention' is not a retention policy: {exc}") from None
+    if policy.empty:
+        raise JobError("'retention' keeps nothing in particular: name a rule")
+    return policy

@@ -19,6 +19,7 @@ once the copies already in flight have settled.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Generator, Sequence
@@ -30,7 +31,16 @@ from azure.durable_functions.models.Task import TaskBase, TaskState
 from sitebackup import dryrun, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
-from sitebackup.summary import COPYING, DONE, LISTING, Scope, Totals, custom_status, task_error
+from sitebackup.summary import (
+    COPYING,
+    DONE,
+    LISTING,
+    PRUNING,
+    Scope,
+    Totals,
+    custom_status,
+    task_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -357,8 +367,43 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
             },
             "cannot write the snapshot",
         )
+        if job.retention is not None:
+            context.set_custom_status(custom_status(PRUNING, scope, totals, done))
+            scope = dataclasses.replace(scope, retention=(yield from _prune(context, job)))
     context.set_custom_status(custom_status(DONE, scope, totals, done))
     return totals.bytes_backed_up
+
+
+def _prune(context: df.DurableOrchestrationContext, job: Job) -> Generator[Any, Any, dict]:
+    """Apply the job's retention policy to its destination, as a sub-orchestration.
+
+    Run here, inside the backup's instance, because a prune shares the destination's instance
+    id with its backups (the two never run side by side): whoever starts a backup cannot
+    start the prune beside it. A failed prune does not fail the backup, whose snapshot is
+    written: the status says why, and the next run prunes again.
+    """
+    if job.retention is None:
+        return {}
+    prune_input = {
+        "container": job.container,
+        "prefix": job.prefix,
+        "policy": job.retention.to_json(),
+        "dryRun": False,
+        "retry": job.to_input()["retry"],
+    }
+    try:
+        report = yield context.call_sub_orchestrator(function_names.PRUNE_ORCHESTRATOR, prune_input)
+    except Exception as exc:  # the SDK raises a plain Exception for a failed sub-orchestration
+        return {"policy": job.retention.describe(), "error": task_error(exc, MAX_HALT_TEXT)}
+    report = report if isinstance(report, dict) else {}
+    return {
+        "policy": job.retention.describe(),
+        "kept": len(report.get("kept") or []),
+        "dropped": len(report.get("dropped") or []),
+        "blobsDeleted": report.get("blobsDeleted", 0),
+        "snapshotsDeleted": report.get("snapshotsDeleted", 0),
+        "bytesFreed": report.get("bytesFreed", 0),
+    }
 
 
 def _ms(moment: Any) -> int:

@@ -24,8 +24,9 @@ from sitebackup.settings import split_roots
 
 SETTING = "BACKUP_SCHEDULE_ROOTS"
 SCHEDULE_SETTING = "BACKUP_SCHEDULE"
-# A scheduled run is a real backup: a dry run on a timer would only fill the logs.
-SCHEDULE_OPTIONS = tuple(option for option in OPTIONS if option != "dryRun")
+# A scheduled run is a real backup (a dry run on a timer would only fill the logs), and it
+# never takes a destination over from another root night after night.
+SCHEDULE_OPTIONS = tuple(option for option in OPTIONS if option not in ("dryRun", "takeOver"))
 
 
 def parse(value: str) -> list[dict[str, Any]]:

@@ -1,25 +1,32 @@
 """One occurrence of the backup schedule: start a backup of every configured root.
 
 Each root's start goes through the HTTP starter's own code: the request is checked by
-``sitebackup.request`` and started by ``sitebackup.starting``, so a root whose backup still
-runs (from the last occurrence, or started by hand) gets no second one; the log says so.
-After the starts, the retention hook runs for the destinations of this schedule.
+``sitebackup.request``, the destination claimed and the backup started by
+``sitebackup.starting``, so a root whose backup still runs (from the last occurrence, or
+started by hand) gets no second one; the log says so.
+
+With a retention policy (``BACKUP_RETENTION``), each scheduled backup carries it and prunes
+its destination as its own last step, once its snapshot is written: a prune shares the
+destination's instance id with the backup, so it cannot be started beside the backup this
+occurrence has just started (see ``sitebackup.orchestration``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import azure.durable_functions as df
 
-from sitebackup import function_names, schedule_roots, starting
+from sitebackup import function_names, ownership, schedule_roots, starting
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
-from sitebackup.errors import ConfigError, RequestError
+from sitebackup.errors import ConfigError, RequestError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +45,6 @@ class RootResult:
     start: start_request.StartRequest | None = None
 
 
-# What applies the retention policy after an occurrence's starts: given the durable client,
-# the occurrence's results and the app settings. The prune orchestration plugs in here.
-RetentionHook = Callable[
-    [df.DurableOrchestrationClient, Sequence[RootResult], Mapping[str, str]], Awaitable[None]
-]
-
-
-async def no_retention(
-    client: df.DurableOrchestrationClient,
-    results: Sequence[RootResult],
-    env: Mapping[str, str],
-) -> None:
-    """The default hook: this app has no prune orchestration yet, so nothing is pruned."""
-    return None
-
-
 _off_logged = False
 
 
@@ -69,7 +60,6 @@ async def run_occurrence(
     starter: str,
     past_due: bool = False,
     env: Mapping[str, str] | None = None,
-    retention: RetentionHook = no_retention,
 ) -> list[RootResult]:
     """Start one backup per configured root; returns what happened to each."""
     env = os.environ if env is None else env
@@ -88,9 +78,8 @@ async def run_occurrence(
     results = []
     seen: set[str] = set()
     for options in roots:
-        result = await _start_root(client, options, settings, seen)
+        result = await _start_root(client, options, settings, seen, env)
         results.append(result)
-    await retention(client, results, env)
     return results
 
 
@@ -99,6 +88,7 @@ async def _start_root(
     options: dict[str, Any],
     settings: cfg.Settings,
     seen: set[str],
+    env: Mapping[str, str],
 ) -> RootResult:
     path = str(options.get("path"))
     try:
@@ -106,10 +96,27 @@ async def _start_root(
     except RequestError as exc:
         log.error("scheduled backup of %r not started: %s", path, exc)
         return RootResult(path, FAILED, detail=str(exc))
+    if not settings.retention.empty:
+        start = dataclasses.replace(
+            start, job=dataclasses.replace(start.job, retention=settings.retention)
+        )
     instance_id = start.instance_id
+    try:
+        claim = await asyncio.to_thread(starting.claim_destination, start, env)
+    except (StorageError, ConfigError) as exc:
+        log.error(
+            "scheduled backup of %r not started: cannot read the backup storage: %s", path, exc
+        )
+        return RootResult(path, FAILED, instance_id, str(exc), start)
+    if not claim.owned_by(start.job.root):
+        message = ownership.conflict_message(
+            start.job.root, claim.owner, start.job.container, start.job.prefix
+        )
+        log.error("scheduled backup of %r not started: %s", path, message)
+        return RootResult(path, FAILED, instance_id, message, start)
     if instance_id in seen:
         log.warning(
-            "scheduled backup of %r: listed twice for the same destination; started once",
+            "scheduled backup of %r: listed twice; started once",
             path,
         )
         return RootResult(path, RUNNING, instance_id, "listed twice", start)

@@ -1,17 +1,22 @@
 """Start an orchestration at most once per instance id, through the durable client.
 
 Shared by the HTTP starter and the scheduled backup, so both refuse a second backup of a
-destination the same way: look up the instance, start it when nothing of that id runs, and
-when the start fails, look again (another caller may have started it in between).
+destination the same way: claim the destination for the root (``claim_destination``), look
+up the instance, start it when nothing of that id runs, and when the start fails, look again
+(another caller may have started it in between).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import azure.durable_functions as df
+
+from sitebackup import ownership, snapshot_store
+from sitebackup import request as start_request
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +77,16 @@ async def start_once(
         log.exception("could not start %s", instance_id)
         raise StartRefused(instance_id) from exc
     return Outcome(instance_id)
+
+
+def claim_destination(
+    start: start_request.StartRequest, env: Mapping[str, str] | None = None
+) -> ownership.Claim:
+    """Who owns the backup's destination once this request has claimed it (a dry run, which
+    writes nothing, only looks). Blocking storage calls: run it off the event loop."""
+    job = start.job
+    meta = snapshot_store.meta_container(env)
+    if job.dry_run:
+        owner = ownership.owner_of(meta, job.container, job.prefix)
+        return ownership.Claim(owner=job.root if owner is None or start.take_over else owner)
+    return ownership.claim(meta, job.container, job.prefix, job.root, take_over=start.take_over)

@@ -17,6 +17,7 @@ MAX_STATUS_BYTES = 8000
 LISTING = "listing"
 COPYING = "copying"
 DONE = "done"
+PRUNING = "pruning"
 
 
 def clip(text: Any, limit: int = MAX_TEXT) -> str:
@@ -141,6 +142,7 @@ class Scope:
     rules: dict[str, Any] | None = None  # sitebackup.rules report of the listing
     dry_run: bool = False
     run_id: str = ""  # the run's id, which names its snapshot
+    retention: dict[str, Any] | None = None  # what the prune after the run did (or why not)
 
 
 def rules_status(rules: dict[str, Any] | None) -> dict[str, Any]:
@@ -197,6 +199,8 @@ def custom_status(
         status["dryRun"] = True
     if scope.run_id:
         status["runId"] = scope.run_id
+    if scope.retention is not None:
+        status["retention"] = scope.retention
     return fit(status)
 
 
