@@ -50,10 +50,11 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--quick", is_flag=True, help="A smoke run: every scenario in miniature.")
 @click.option(
     "--scenarios",
-    default="A,B,C,D,engine",
+    default="A,B,C,D,engine,restore",
     show_default=True,
     help="Which to run, comma-separated: A (2,000 x 16 KiB), B (200 x 1 MiB), "
-    "C (2 x 256 MiB), D (scaling 1k/5k/20k files), engine (no-op fan-outs).",
+    "C (2 x 256 MiB), D (scaling 1k/5k/20k files), engine (no-op fan-outs), restore "
+    "(trees A, B, C restored against a plain download).",
 )
 @click.option(
     "--peers",

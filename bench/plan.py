@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from bench import BenchError
 from bench.trees import KiB, MiB, TreeSpec
 
-SCENARIOS = ("A", "B", "C", "D", "engine")
+SCENARIOS = ("A", "B", "C", "D", "engine", "restore")
 PEER_NAMES = ("rclone", "az")
 
 

@@ -16,6 +16,8 @@ ENGINE = "engine"  # N no-op activities in one task_all
 ENGINE_PARTITIONED = "engine-partitioned"  # N no-op activities over sub-orchestrations
 RCLONE = "rclone"  # peer: rclone copy (Debian's package)
 AZ_CLI = "az"  # peer: az storage blob upload-batch (azure-cli from PyPI)
+RESTORE_CEILING = "restore-ceiling"  # straight downloads of the backed-up blobs
+RESTORE = "restore"  # our restore end to end through the local host
 PEERS = (RCLONE, AZ_CLI)
 
 

@@ -16,6 +16,7 @@ from bench.e2e import BackupRun, measured_backups, ours_rows
 from bench.engine import measure_engine
 from bench.peers import PeerRun, Tool, ensure_tools, peer_row, peer_run
 from bench.plan import Plan
+from bench.restore import restore_rows
 from bench.results import CEILING, CEILING_SINGLE_PUT, OURS, RERUN, Row, error_text
 from bench.trees import KiB, MiB, Tree, TreeSpec, ensure_tree
 
@@ -130,7 +131,8 @@ def tree_rows(
 
 
 def run_plan(plan: Plan, workdir: Path) -> list[Row]:
-    """Every scenario of ``plan`` in order A, B, C, D, engine; the rows of the table."""
+    """Every scenario of ``plan`` in order A, B, C, D, restore, engine; the rows of the
+    table."""
     trees_dir = workdir / "trees"
     warmup = ensure_tree(trees_dir, WARMUP_TREE)
     rows: list[Row] = []
@@ -156,6 +158,12 @@ def run_plan(plan: Plan, workdir: Path) -> list[Row]:
         for spec in plan.scaling:
             tree = ensure_tree(trees_dir, spec)
             rows += tree_rows(plan, workdir, "D", tree, warmup, 1, (workers,))
+    if "restore" in plan.scenarios:
+        for label in ("A", "B", "C"):
+            tree = ensure_tree(trees_dir, plan.trees[label])
+            rows += restore_rows(
+                workdir, label, tree, plan.runs, plan.workers[:2], plan.run_timeout
+            )
     if "engine" in plan.scenarios:
         rows += measure_engine(
             workdir, plan.engine_sizes, plan.partitioned, plan.partition_size, plan.run_timeout

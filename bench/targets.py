@@ -11,6 +11,8 @@ from bench.results import (
     OURS,
     PEERS,
     RERUN,
+    RESTORE,
+    RESTORE_CEILING,
     Row,
     TargetResult,
 )
@@ -138,9 +140,10 @@ def fill_ratios(rows: Sequence[Row]) -> None:
     """Set ``ratio`` on every ours and peer row: its rate over its tree's ceiling (D: same
     size)."""
     for row in rows:
-        if row.kind not in (OURS, *PEERS) or row.tree not in TREE_METRIC:
+        if row.kind not in (OURS, RESTORE, *PEERS) or row.tree not in TREE_METRIC:
             continue
-        ceiling = next((r for r in rows if _same_tree(r, row) and r.kind == CEILING), None)
+        base = RESTORE_CEILING if row.kind == RESTORE else CEILING
+        ceiling = next((r for r in rows if _same_tree(r, row) and r.kind == base), None)
         row.ratio = ratio(row, ceiling, TREE_METRIC[row.tree])
 
 
@@ -255,6 +258,42 @@ def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
             partitioned.peak_rss_mib if partitioned else None,
             "<=",
             PARTITIONED_RSS_MIB,
+            "MiB",
+        )
+    )
+    results += restore_targets(rows)
+    return results
+
+
+def restore_targets(rows: Sequence[Row]) -> list[TargetResult]:
+    """Restore of trees A, B, C against a plain download of the same blobs, and memory on C
+    (only when the restore scenario ran, so a run without it judges nothing about it)."""
+    if not any(r.kind in (RESTORE, RESTORE_CEILING) for r in rows):
+        return []
+    results = []
+    for tree, threshold in (("A", FILES_RATIO_A), ("B", MIBS_RATIO_BC), ("C", MIBS_RATIO_BC)):
+        ours = _find(rows, tree, RESTORE)
+        metric = TREE_METRIC[tree]
+        results.append(
+            _target(
+                f"{tree}.restore",
+                f"restore of tree {tree}: {metric} >= {threshold} x plain download",
+                ours,
+                ours.ratio if ours else None,
+                ">=",
+                threshold,
+                "x ceiling",
+            )
+        )
+    ours_c = _find(rows, "C", RESTORE)
+    results.append(
+        _target(
+            "C.restore-rss",
+            f"host peak RSS <= {RSS_LIMIT_C_MIB:.0f} MiB during the restore of tree C",
+            ours_c,
+            ours_c.peak_rss_mib if ours_c else None,
+            "<=",
+            RSS_LIMIT_C_MIB,
             "MiB",
         )
     )

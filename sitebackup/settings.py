@@ -26,6 +26,7 @@ RETRY_MAX_ATTEMPTS = "BACKUP_RETRY_MAX_ATTEMPTS"
 COMPARE = "BACKUP_COMPARE"
 BLOCK_SIZE_MB = "BACKUP_BLOCK_SIZE_MB"
 UPLOAD_CONCURRENCY = "BACKUP_UPLOAD_CONCURRENCY"
+DOWNLOAD_CONCURRENCY = "BACKUP_DOWNLOAD_CONCURRENCY"
 HTTP_POOL_SIZE = "BACKUP_HTTP_POOL_SIZE"
 META_CONTAINER = "BACKUP_META_CONTAINER"
 RETENTION = "BACKUP_RETENTION"
@@ -38,6 +39,7 @@ DEFAULT_RETRY_FIRST_INTERVAL_MS = 5000
 DEFAULT_RETRY_MAX_ATTEMPTS = 3
 DEFAULT_BLOCK_SIZE_MB = 4
 DEFAULT_UPLOAD_CONCURRENCY = 2
+DEFAULT_DOWNLOAD_CONCURRENCY = 8
 DEFAULT_HTTP_POOL_SIZE = 32
 
 # How a re-run decides that a blob already holds a file:
@@ -59,6 +61,7 @@ class Settings:
     compare: str = DEFAULT_COMPARE
     block_size_mb: int = DEFAULT_BLOCK_SIZE_MB
     upload_concurrency: int = DEFAULT_UPLOAD_CONCURRENCY
+    download_concurrency: int = DEFAULT_DOWNLOAD_CONCURRENCY
     http_pool_size: int = DEFAULT_HTTP_POOL_SIZE
     meta_container: str = DEFAULT_META_CONTAINER
     # What prune keeps when the request names no rule (e.g. "last=7,daily=14,weekly=8");
@@ -140,6 +143,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         compare=compare,
         block_size_mb=_int(env, BLOCK_SIZE_MB, DEFAULT_BLOCK_SIZE_MB, 1, 4000),
         upload_concurrency=_int(env, UPLOAD_CONCURRENCY, DEFAULT_UPLOAD_CONCURRENCY, 1, 32),
+        download_concurrency=_int(env, DOWNLOAD_CONCURRENCY, DEFAULT_DOWNLOAD_CONCURRENCY, 1, 32),
         http_pool_size=_int(env, HTTP_POOL_SIZE, DEFAULT_HTTP_POOL_SIZE, 1, 1000),
         meta_container=meta,
         retention=Policy.parse(env.get(RETENTION) or "", RETENTION),

@@ -14,8 +14,8 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
+from sitebackup import activity_setup, snapshot_store, storage
 from sitebackup import settings as cfg
-from sitebackup import snapshot_store, storage
 from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.manifest import Entry, Header, ManifestError
 from sitebackup.restore import download, patterns, target
@@ -52,15 +52,7 @@ def _header(job: RestoreJob, env: Mapping[str, str]) -> Header:
 
 
 def _backup_container(job: RestoreJob, env: Mapping[str, str]) -> ContainerClient:
-    settings = cfg.load(env)
-    block = settings.block_size_mb * 1024 * 1024
-    service = storage.service_client(
-        storage.resolve_target(env),
-        pool_size=settings.http_pool_size,
-        single_put_size=block,
-        block_size=block,
-    )
-    return storage.container_client(service, job.container)
+    return storage.container_client(activity_setup.for_env(env).service, job.container)
 
 
 def slices(counts: list[int], size: int) -> list[list[int]]:
@@ -188,13 +180,14 @@ def restore_one(value: Any, env: Mapping[str, str] | None = None) -> dict[str, A
         reason = f"cannot open the target {echo(job.target)}: {exc.strerror}"
         return download.Restored(entry.path, download.FAILED, error=reason).to_dict()
     try:
+        setup = activity_setup.for_env(env)
         result = download.restore_entry(
-            _backup_container(job, env),
+            storage.container_client(setup.service, job.container),
             target_fd,
             job.prefix,
             entry,
             job.existing,
-            cfg.load(env).upload_concurrency,
+            setup.settings.download_concurrency,
         )
     finally:
         os.close(target_fd)

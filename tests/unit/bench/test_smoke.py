@@ -13,7 +13,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(330)
 def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run(
@@ -36,7 +36,7 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=320,
     )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-4000:]}"
     report = json.loads(out.read_text())
@@ -56,11 +56,17 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
         "D60.ours",
         "engine100.engine",
         "engine400.engine-partitioned",
+        "A.restore-ceiling",
+        "A.restore",
+        "B.restore-ceiling",
+        "B.restore",
+        "C.restore-ceiling",
+        "C.restore",
     }
     for key, row in rows.items():
         assert row["error"] is None, key
         assert row["seconds"] > 0 and row["items_per_s"] > 0, key
-    for key in ("A.ours", "A.rerun", "B.ours", "C.ours", "D60.ours"):
+    for key in ("A.ours", "A.rerun", "B.ours", "C.ours", "D60.ours", "A.restore", "C.restore"):
         assert 10 < rows[key]["peak_rss_mib"] < 2000, key
         assert rows[key]["cpu_host_s"] > 0, key
         # The poller's CPU in a run this short can be below the clock's 10 ms tick.
@@ -74,7 +80,8 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
     assert partitioned["instances"] == 5  # the parent and 4 sub-orchestrations
     assert "400 activity runs" in partitioned["note"]
     verdicts = {t["key"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 12
+    assert len(verdicts) == 16  # 12 of the backup and the engine, 4 of the restore
+    assert rows["C.restore"]["ratio"] > 0
     peer_targets = {"A.peers", "B.peers", "C.peers"}
     assert {verdicts[k] for k in peer_targets} == {"not measured"}  # no peer was asked for
     others = {k: v for k, v in verdicts.items() if k not in peer_targets}
