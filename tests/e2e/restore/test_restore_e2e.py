@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -299,6 +300,24 @@ def test_back_up_change_back_up_then_restore_each_snapshot(host, azurite, places
     done = run(host, RESTORE, {**backup, "target": str(target)})
     assert done["runtimeStatus"] == "Completed", done
     assert snapshot_of(target) == oracle_latest
+
+    # "As of" a moment between the two backups: the first snapshot again.
+    listed = site_backup(
+        "snapshots",
+        "/nonexistent/www",
+        "--container",
+        unique_name,
+        "--connection-string",
+        azurite.connection_string,
+        "--json",
+    )
+    ended = {header["runId"]: header["endedMs"] for header in json.loads(listed.stdout)}
+    between = (ended[oldest] + ended[newest]) // 2
+    moment = datetime.fromtimestamp(between / 1000, UTC).isoformat()
+    target = places["restores"] / f"{unique_name}-as-of"
+    done = run(host, RESTORE, {**backup, "asOf": moment, "target": str(target)})
+    assert done["runtimeStatus"] == "Completed", done
+    assert contents(snapshot_of(target)) == contents(oracle_first)
 
     # One file and one folder of the first snapshot.
     target = places["restores"] / f"{unique_name}-subset"
