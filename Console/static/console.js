@@ -508,6 +508,184 @@ async function viewStart(token) {
   main.append(form);
 }
 
+
+// ---------------------------------------------------------------- snapshots
+
+function snapshotsHash(view, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null) query.set(key, value);
+  return `#/snapshots${view ? "/" + view : ""}?${query}`;
+}
+
+function destinationName(d) { return `${d.container} / ${d.prefix === "" ? "(top of the container)" : d.prefix}`; }
+
+function formatMs(ms) { return ms === null || ms === undefined ? "–" : formatTime(new Date(ms).toISOString()); }
+
+function changeCount(n) { return n === null || n === undefined ? "–" : formatCount(n); }
+
+async function viewDestinations(token) {
+  main.replaceChildren(h("h2", { text: "Snapshots" }), h("p", { text: "Loading…" }));
+  const list = await call("GET", API + "destinations");
+  if (token !== generation) return;
+  const parts = [h("h2", { text: "Snapshots" }),
+    h("p", { class: "muted", text: "Every backup that ended leaves a snapshot of the tree as it saw it. Choose a backup to see its snapshots." })];
+  if (!list.length) {
+    parts.push(h("p", { id: "no-snapshots", text: "No snapshots yet: they appear once a backup has ended." }));
+  } else {
+    parts.push(h("table", { class: "cards", id: "destinations" },
+      h("thead", {}, h("tr", {}, ["Root", "Backup", "Snapshots", "Newest", "Files", "Size"].map((n) => h("th", { scope: "col", text: n })))),
+      h("tbody", {}, list.map((d) => h("tr", { "data-container": d.container, "data-prefix": d.prefix },
+        h("td", { "data-label": "Root", class: "path" }, h("a", { href: snapshotsHash("list", { container: d.container, prefix: d.prefix }) }, d.root || destinationName(d))),
+        h("td", { "data-label": "Backup", text: destinationName(d) }),
+        h("td", { "data-label": "Snapshots", class: "num", text: formatCount(d.snapshots) }),
+        h("td", { "data-label": "Newest", class: "num", text: formatMs(d.latest.endedMs) }),
+        h("td", { "data-label": "Files", class: "num", text: formatCount(d.latest.files) }),
+        h("td", { "data-label": "Size", class: "num", text: formatBytes(d.latest.bytes) }))))));
+  }
+  main.replaceChildren(...parts);
+}
+
+async function viewSnapshotList(params, token) {
+  const container = params.get("container") || "", prefix = params.get("prefix") || "";
+  let offset = Number(params.get("offset") || 0);
+  const data = await call("GET", API + "snapshots?" + new URLSearchParams({ container, prefix, offset: String(offset), limit: "25" }));
+  if (token !== generation) return;
+  const root = data.snapshots.length ? data.snapshots[0].root : "";
+  const rows = data.snapshots.map((snap) => h("tr", { "data-run": snap.runId },
+    h("td", { "data-label": "Ended", class: "num" }, h("a", { href: snapshotsHash("browse", { container, prefix, snapshot: snap.runId, path: "" }) }, formatMs(snap.endedMs))),
+    h("td", { "data-label": "Files", class: "num", text: formatCount(snap.files) }),
+    h("td", { "data-label": "Size", class: "num", text: formatBytes(snap.bytes) }),
+    h("td", { "data-label": "Added", class: "num added", text: changeCount(snap.added) }),
+    h("td", { "data-label": "Changed", class: "num changed", text: changeCount(snap.changed) }),
+    h("td", { "data-label": "Deleted", class: "num deleted", text: changeCount(snap.deleted) }),
+    h("td", { "data-label": "Failed", class: "num", text: changeCount(snap.failed) }),
+    h("td", { "data-label": "Run", class: "muted" }, h("code", { text: snap.runId }), snap.error ? h("div", { class: "error-box", text: snap.error }) : null)));
+  const pager = h("div", { class: "pager" },
+    offset > 0 ? h("a", { class: "button", href: snapshotsHash("list", { container, prefix, offset: String(Math.max(0, offset - 25)) }), text: "← Newer" }) : null,
+    h("span", { class: "muted", text: `${formatCount(offset + 1)}–${formatCount(offset + data.snapshots.length)} of ${formatCount(data.total)}` }),
+    data.next !== null ? h("a", { class: "button", href: snapshotsHash("list", { container, prefix, offset: String(data.next) }), text: "Older →" }) : null);
+  main.replaceChildren(
+    h("h2", { text: "Snapshots of " + (root || destinationName(data)) }),
+    h("p", { class: "muted", text: `Backup ${destinationName(data)}. Added, changed and deleted count the files against the snapshot before.` }),
+    h("div", { class: "actions" }, h("a", { class: "button", href: "#/snapshots", text: "All backups with snapshots" })),
+    h("table", { class: "cards", id: "snapshots" },
+      h("thead", {}, h("tr", {}, ["Ended", "Files", "Size", "Added", "Changed", "Deleted", "Failed", "Run"].map((n) => h("th", { scope: "col", text: n })))),
+      h("tbody", {}, rows)),
+    pager);
+}
+
+// gitignore-style pattern for exactly one path of the snapshot (anchored, specials escaped).
+function exactPattern(path, folder) {
+  const escaped = path.replace(/[\\*?[\]]/g, "\\$&").replace(/ $/, "\\ ");
+  return "/" + escaped + (folder ? "/" : "");
+}
+
+function restorePanel(cfg, what, onCancel) {
+  const section = h("section", { id: "restore-panel", class: "panel", "aria-labelledby": "restore-title" },
+    h("h3", { id: "restore-title", tabindex: "-1", text: `Restore ${what.label}` }));
+  if (!cfg.restoreRoots.length) {
+    section.append(h("p", { class: "error-box", text: "Nothing can be restored here yet: set the app setting BACKUP_RESTORE_ROOTS to the folders restores may write into, then reload." }),
+      h("button", { type: "button", text: "Close", onclick: onCancel }));
+    return section;
+  }
+  const root = h("select", { id: "r-root", name: "target" }, cfg.restoreRoots.map((r) => h("option", { value: r, text: r })));
+  const sub = h("input", { id: "r-sub", name: "folder", type: "text", spellcheck: "false", autocomplete: "off", "aria-describedby": "r-sub-hint" });
+  const existing = h("select", { id: "r-existing", name: "existing", "aria-describedby": "r-existing-hint" },
+    cfg.existingModes.map((m) => h("option", { value: m, text: m, selected: m === cfg.defaultExisting })));
+  const submit = h("button", { type: "submit", class: "primary", id: "r-submit", text: "Start the restore" });
+  const form = h("form", { class: "form-grid", id: "restore-form" },
+    field("Restore into", root),
+    field("Folder inside it (optional)", sub, "Created when missing. The files keep their paths from the backup's root."),
+    field("Files already there that differ", existing, "refuse: report them and leave them; skip: leave them; overwrite: replace them."),
+    h("div", { class: "actions" }, submit, h("button", { type: "button", text: "Cancel", onclick: onCancel })));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const folder = sub.value.trim().replace(/^\/+|\/+$/g, "");
+    const body = { container: what.container, prefix: what.prefix, snapshot: what.snapshot,
+      target: folder ? root.value.replace(/\/+$/, "") + "/" + folder : root.value, existing: existing.value };
+    if (what.include) body.include = [what.include];
+    submit.disabled = true;
+    try {
+      const started = await call("POST", cfg.restoreUrl, body);
+      location.hash = "#/run/" + encodeURIComponent(started.id);
+    } catch (error) {
+      submit.disabled = false;
+      showMessage("The restore was not started: " + error.message);
+    }
+  });
+  section.append(form);
+  return section;
+}
+
+async function viewBrowse(params, token) {
+  const cfg = await loadConfig();
+  const container = params.get("container") || "", prefix = params.get("prefix") || "";
+  const snapshot = params.get("snapshot") || "", path = (params.get("path") || "").replace(/^\/+|\/+$/g, "");
+  const query = { container, prefix, path, limit: "200" };
+  const first = await call("GET", API + "snapshots/" + encodeURIComponent(snapshot) + "/tree?" + new URLSearchParams(query));
+  if (token !== generation) return;
+  const panelSlot = h("div", { id: "panel-slot" });
+  function openRestore(item) {
+    const what = item
+      ? { label: (item.type === "folder" ? "the folder " : "the file ") + item.path, include: exactPattern(item.path, item.type === "folder") }
+      : { label: path ? "the folder " + path : "everything in this snapshot", include: path ? exactPattern(path, true) : null };
+    Object.assign(what, { container, prefix, snapshot });
+    panelSlot.replaceChildren(restorePanel(cfg, what, () => panelSlot.replaceChildren()));
+    document.getElementById("restore-title").focus();
+  }
+  const crumbs = h("nav", { "aria-label": "Folder path", class: "crumbs" });
+  const steps = path ? path.split("/") : [];
+  crumbs.append(h("a", { href: snapshotsHash("browse", { container, prefix, snapshot, path: "" }), text: "(root)" }));
+  steps.forEach((step, i) => {
+    crumbs.append(" / ");
+    const target = steps.slice(0, i + 1).join("/");
+    crumbs.append(i === steps.length - 1 ? h("span", { "aria-current": "page", text: step })
+      : h("a", { href: snapshotsHash("browse", { container, prefix, snapshot, path: target }), text: step }));
+  });
+  const tbody = h("tbody");
+  const more = h("button", { type: "button", id: "tree-more", text: "Show more" });
+  const count = h("p", { class: "muted", id: "tree-count", "aria-live": "polite" });
+  function itemRow(item) {
+    const name = item.type === "folder"
+      ? h("a", { href: snapshotsHash("browse", { container, prefix, snapshot, path: item.path }), text: item.name + "/" })
+      : h("span", { text: item.name });
+    return h("tr", { "data-type": item.type, "data-path": item.path },
+      h("td", { "data-label": "Name", class: "path" }, name),
+      h("td", { "data-label": "Size", class: "num", text: formatBytes(item.bytes) }),
+      h("td", { "data-label": "Files", class: "num", text: item.type === "folder" ? formatCount(item.files) : "" }),
+      h("td", { "data-label": "Modified", class: "num", text: item.type === "file" ? formatMs(Math.floor(item.mtimeNs / 1e6)) : "" }),
+      h("td", { "data-label": "" }, h("button", { type: "button", class: "restore-item", "aria-label": `Restore ${item.path}`, text: "Restore…", onclick: () => openRestore(item) })));
+  }
+  let next = first.next;
+  function add(page) {
+    tbody.append(...page.items.map(itemRow));
+    next = page.next;
+    more.hidden = next === null;
+    count.textContent = `${formatCount(tbody.children.length)} of ${formatCount(page.total)} entries shown; ${plural(page.files, "file", "files")}, ${formatBytes(page.bytes)} in this folder.`;
+  }
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try {
+      add(await call("GET", API + "snapshots/" + encodeURIComponent(snapshot) + "/tree?" + new URLSearchParams({ ...query, offset: String(next) })));
+    } catch (error) {
+      showMessage("Could not load more: " + error.message);
+    }
+    more.disabled = false;
+  });
+  main.replaceChildren(
+    h("h2", { text: `Snapshot ${snapshot}` }),
+    h("p", { class: "muted", text: `Backup ${destinationName({ container, prefix })}.` }),
+    h("div", { class: "actions" },
+      h("a", { class: "button", href: snapshotsHash("list", { container, prefix }), text: "All snapshots of this backup" }),
+      h("button", { type: "button", class: "primary", id: "restore-here", text: path ? "Restore this folder…" : "Restore everything…", onclick: () => openRestore(null) })),
+    panelSlot, crumbs, count,
+    h("table", { class: "cards", id: "tree" },
+      h("thead", {}, h("tr", {}, ["Name", "Size", "Files", "Modified", ""].map((n) => h("th", { scope: "col", text: n })))),
+      tbody),
+    h("div", { class: "pager" }, more));
+  add(first);
+}
+
 // ---------------------------------------------------------------- routing
 
 async function route() {
@@ -527,6 +705,12 @@ async function route() {
     if (view === "run" && parts[1]) {
       document.title = "Backup · Backup console";
       await viewRun(decodeURIComponent(parts.slice(1).join("/")), token);
+    } else if (view === "snapshots") {
+      document.title = "Snapshots · Backup console";
+      const params = new URLSearchParams(query || "");
+      if (parts[1] === "list") await viewSnapshotList(params, token);
+      else if (parts[1] === "browse") await viewBrowse(params, token);
+      else await viewDestinations(token);
     } else if (view === "start") {
       document.title = "Start a backup · Backup console";
       await viewStart(token);

@@ -13,6 +13,7 @@ checks and messages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -27,9 +28,13 @@ import azure.functions as func
 from sitebackup import function_names as names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
-from sitebackup.console import paging, runs, timeline
+from sitebackup import snapshot_store
+from sitebackup.console import paging, runs, snapshots, timeline
 from sitebackup.console.durable import TIMEOUT, DurableReader, DurableUnavailable
-from sitebackup.errors import ConfigError, echo
+from sitebackup.errors import ConfigError, NamingError, StorageError, echo
+from sitebackup.manifest import ManifestError
+from sitebackup.naming import container_name_problem, normalize_prefix
+from sitebackup.restore import download
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,10 @@ LABELS = {
     names.PREPARE_RESTORE_ACTIVITY: "preparing",
     names.RESTORE_PARTITION_ORCHESTRATOR: "partition",
     names.FINISH_RESTORE_ACTIVITY: "finishing",
+    names.PLAN_PRUNE_ACTIVITY: "planning",
+    names.DROP_SNAPSHOTS_ACTIVITY: "dropping snapshots",
+    names.SWEEP_CONTENT_ACTIVITY: "sweeping content",
+    names.SWEEP_RUNS_ACTIVITY: "sweeping run pages",
 }
 _BAD_ID = re.compile(r"[\x00-\x1f\x7f/\\?#]")
 
@@ -82,7 +91,28 @@ async def handle(req: func.HttpRequest, starter: str) -> func.HttpResponse:
                 return _json(200, await run_detail(DurableReader(starter, session), parts[1]))
         if len(parts) == 3 and parts[0] == "runs" and parts[2] == "terminate" and method == "POST":
             return await terminate(starter, parts[1], req.get_body())
-        known = {"config", "runs"}
+        if parts == ["destinations"] and method == "GET":
+            return _json(200, await _in_thread(snapshots.destinations))
+        if parts == ["snapshots"] and method == "GET":
+            container, prefix = _destination(req.params)
+            offset, limit = _window(req.params, 25, 100)
+            return _json(
+                200,
+                await _in_thread(snapshots.snapshot_page, container, prefix, offset, limit),
+            )
+        if len(parts) == 3 and parts[0] == "snapshots" and parts[2] == "tree" and method == "GET":
+            container, prefix = _destination(req.params)
+            offset, limit = _window(req.params, 200, 1000)
+            path = req.params.get("path") or ""
+            if "\x00" in path or len(path) > 4096:
+                raise BadRequest(400, "'path' must be a folder of the snapshot")
+            return _json(
+                200,
+                await _in_thread(
+                    snapshots.browse, container, prefix, parts[1], path, offset, limit
+                ),
+            )
+        known = {"config", "runs", "destinations", "snapshots"}
         if parts and parts[0] in known:
             raise BadRequest(
                 405 if len(parts) <= 3 else 404,
@@ -98,12 +128,48 @@ async def handle(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         return _error(500, f"the app is misconfigured: {exc}")
     except DurableUnavailable as exc:
         return _error(503, str(exc))
+    except snapshots.NotFound as exc:
+        return _error(404, str(exc))
+    except ManifestError as exc:
+        return _error(502, f"a snapshot manifest cannot be read: {exc}")
+    except StorageError as exc:
+        return _error(503, f"blob storage did not answer as expected: {exc}")
     except Exception as exc:
         # The page shows this message; the details (and any stack) stay in the host's log.
         log.exception("console API %s /%s failed", method, path)
         return _error(
             500, f"the console API failed ({type(exc).__name__}); the app's log has the details"
         )
+
+
+async def _in_thread(function: Any, *args: Any) -> Any:
+    """Blob storage calls are synchronous: keep them off the host's event loop."""
+    meta = snapshot_store.meta_container()
+    return await asyncio.to_thread(function, meta, *args)
+
+
+def _destination(params: Any) -> tuple[str, str]:
+    container = params.get("container") or ""
+    problem = container_name_problem(container) if container else "it is missing"
+    if problem:
+        raise BadRequest(400, f"'container' {echo(container)} is not valid: {problem}")
+    prefix = params.get("prefix") or ""
+    try:
+        return container, normalize_prefix(prefix)
+    except NamingError as exc:
+        raise BadRequest(400, f"'prefix' is not valid: {exc}") from None
+
+
+def _window(params: Any, default: int, most: int) -> tuple[int, int]:
+    values = []
+    for key, fallback, low, high in (("offset", 0, 0, 10**9), ("limit", default, 1, most)):
+        raw = (params.get(key) or "").strip()
+        if raw and (not raw.isdigit() or not low <= int(raw) <= high):
+            raise BadRequest(
+                400, f"'{key}' must be a whole number from {low} to {high}, got {echo(raw)}"
+            )
+        values.append(int(raw) if raw else fallback)
+    return values[0], values[1]
 
 
 def config(url: str) -> dict[str, Any]:
@@ -119,6 +185,10 @@ def config(url: str) -> dict[str, Any]:
         "defaultCompare": settings.compare,
         "startOptions": list(start_request.OPTIONS),
         "startUrl": base + "orchestrators/" + names.BACKUP_ORCHESTRATOR,
+        "restoreUrl": base + "orchestrators/" + names.RESTORE_ORCHESTRATOR,
+        "restoreRoots": list(settings.restore_roots),
+        "existingModes": list(download.EXISTING_MODES),
+        "defaultExisting": download.DEFAULT_EXISTING,
         "kinds": [kind.name for kind in runs.KINDS],
         "statuses": list(runs.RUNTIME_STATUSES),
         "pageLimit": MAX_LIMIT,
@@ -198,7 +268,7 @@ async def list_runs(reader: DurableReader, params: Any) -> dict[str, Any]:
 
     page = await paging.newest_first(
         reader.window,
-        [kind.id_prefix for kind in query["kinds"]],
+        sorted({kind.id_prefix for kind in query["kinds"]}),
         limit=query["limit"],
         now=now,
         cursor=query["cursor"],

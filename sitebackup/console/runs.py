@@ -39,6 +39,8 @@ KINDS = (
     Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-", "root"),
     Kind("dryrun", names.BACKUP_ORCHESTRATOR, "dryrun-", "root"),
     Kind("restore", names.RESTORE_ORCHESTRATOR, "restore-", "target"),
+    # A prune shares its destination's backup id, so the two never run at once.
+    Kind("prune", names.PRUNE_ORCHESTRATOR, "backup-", "root"),
 )
 
 

@@ -33,10 +33,23 @@ def allowed_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def host_env(storage_connection_string: str, allowed_root: Path) -> dict[str, str]:
+def restore_root(tmp_path: Path) -> Path:
+    root = tmp_path / "restores"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def host_env(
+    storage_connection_string: str, allowed_root: Path, restore_root: Path, unique_name: str
+) -> dict[str, str]:
     return {
         "AzureWebJobsStorage": storage_connection_string,
         "BACKUP_ALLOWED_ROOTS": str(allowed_root),
+        "BACKUP_RESTORE_ROOTS": str(restore_root),
+        # Each test its own backup and meta containers: snapshots of other tests stay apart.
+        "BACKUP_CONTAINER": unique_name,
+        "BACKUP_META_CONTAINER": unique_name + "-meta",
         "BACKUP_PARTITION_SIZE": "10",
         "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
     }

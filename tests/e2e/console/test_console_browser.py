@@ -224,7 +224,7 @@ def test_paging_through_ten_thousand(crowded_host, page):
 
 
 def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
-    console_host, allowed_root, page, storage_connection_string
+    console_host, allowed_root, page, storage_connection_string, unique_name
 ):
     tree = make_tree(allowed_root / "dry", 9)
     (allowed_root / "dry" / "debug.log").write_text("noise")
@@ -244,7 +244,7 @@ def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
     from azure.storage.blob import BlobServiceClient
 
     service = BlobServiceClient.from_connection_string(storage_connection_string)
-    container = service.get_container_client("backups")
+    container = service.get_container_client(unique_name)
     assert not container.exists() or not list(container.list_blobs(name_starts_with="dry/"))
     # The list calls it a dry run.
     page.get_by_role("link", name="Backups", exact=True).click()
