@@ -86,7 +86,9 @@ def crowded_host(tmp_path_factory, azurite):
         yield host
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop marked as running in this thread,
+# which would make asyncio.run() fail in every test after it; it ends with the module.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     executable = browser.require_browser()
     from playwright.sync_api import sync_playwright
