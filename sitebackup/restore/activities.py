@@ -18,6 +18,7 @@ from sitebackup import activity_setup, snapshot_store, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.manifest import Entry, Header, ManifestError
+from sitebackup.plan import partition_size_for
 from sitebackup.restore import download, patterns, target
 from sitebackup.restore.job import RestoreJob
 from sitebackup.snapshot_store import SnapshotStore
@@ -84,7 +85,10 @@ def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         header = _header(job, env)
     except ManifestError as exc:
         return {"error": str(exc)}
-    plan = slices([page.count for page in header.pages], job.partition_size)
+    # Cut as the backup cuts its file list: medium trees into about 16 partitions, so
+    # progress moves in small steps, never more than partitionSize files in one.
+    size = partition_size_for(header.files, job.partition_size)
+    plan = slices([page.count for page in header.pages], size)
     files, size = header.files, header.bytes
     if job.include:
         chosen = patterns.matcher(job.include)
