@@ -668,13 +668,23 @@ def _setting(name: str, given: str | None, local: dict[str, str]) -> tuple[str, 
     metavar="VALUE",
     help="The roots to show (default: BACKUP_SCHEDULE_ROOTS, looked up the same way).",
 )
+@click.option(
+    "--time-zone",
+    "zone_name",
+    default=None,
+    metavar="ZONE",
+    help="The timer's time zone (tz database name). Default: WEBSITE_TIME_ZONE or TZ from "
+    "the settings, else this machine's, as the local host uses; in Azure the timer runs in "
+    "UTC unless WEBSITE_TIME_ZONE is set: pass --time-zone UTC.",
+)
 @click.option("--count", type=click.IntRange(1, 100), default=5, show_default=True)
 @json_option
-def schedule(expression: str | None, roots: str | None, count: int, as_json: bool) -> None:
+def schedule(
+    expression: str | None, roots: str | None, zone_name: str | None, count: int, as_json: bool
+) -> None:
     """Show the backup schedule, the roots it backs up and its next occurrences.
 
-    Times are shown in UTC (the timer's time zone unless WEBSITE_TIME_ZONE is set in Azure)
-    and in this machine's local time.
+    Each occurrence is shown in UTC and in the timer's time zone (local time).
     """
     from sitebackup import schedule_roots
     from sitebackup.errors import ConfigError as AppConfigError
@@ -693,7 +703,8 @@ def schedule(expression: str | None, roots: str | None, count: int, as_json: boo
                 f"{cron.SETTING} is not set ({source}); set it to an NCRONTAB schedule such "
                 "as '0 0 2 * * *' (02:00 UTC every day)"
             )
-        occurrences = cron.next_occurrences(value, datetime.now(UTC), count)
+        zone, zone_source = cron.time_zone(zone_name, {**local, **os.environ})
+        occurrences = cron.next_occurrences(value, datetime.now(UTC), count, zone)
         configured = schedule_roots.parse(roots_value)
     except (cron.ScheduleError, AppConfigError) as error:
         out.error(str(error))
@@ -708,8 +719,9 @@ def schedule(expression: str | None, roots: str | None, count: int, as_json: boo
                     "disabled": disabled,
                     "roots": configured,
                     "rootsSource": roots_source,
-                    "next": [when.isoformat() for when in occurrences],
-                    "nextLocal": [when.astimezone().isoformat() for when in occurrences],
+                    "timeZone": zone_source,
+                    "next": [when.astimezone(UTC).isoformat() for when in occurrences],
+                    "nextLocal": [when.isoformat() for when in occurrences],
                 }
             )
         )
@@ -729,10 +741,14 @@ def schedule(expression: str | None, roots: str | None, count: int, as_json: boo
         rows.append(
             ("roots" if index == 0 else "", root["path"] + (f"  ({extra})" if extra else ""))
         )
+    rows.append(("zone", zone_source))
     for index, when in enumerate(occurrences):
-        local_time = when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        utc = when.astimezone(UTC)
         rows.append(
-            ("next" if index == 0 else "", f"{when:%Y-%m-%d %H:%M:%S} UTC   {local_time} local")
+            (
+                "next" if index == 0 else "",
+                f"{utc:%Y-%m-%d %H:%M:%S} UTC   {when:%Y-%m-%d %H:%M:%S %Z} local",
+            )
         )
     print_rows(out.out, rows)
 

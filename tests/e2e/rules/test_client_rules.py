@@ -123,34 +123,44 @@ def test_a_bad_pattern_from_the_client_is_refused_with_the_pattern_named(host, r
     assert "'!' is not a valid gitignore pattern" in result.stderr
 
 
+def _daily(at_hour: int, at_minute: int, zone: ZoneInfo, count: int = 5) -> list[datetime]:
+    """The next ``count`` daily wall-clock times in ``zone``, computed by hand (UTC)."""
+    now = datetime.now(zone)
+    first = now.replace(hour=at_hour, minute=at_minute, second=0, microsecond=0)
+    if first <= now:
+        first += timedelta(days=1)
+    return [(first + timedelta(days=n)).astimezone(UTC) for n in range(count)]
+
+
 def test_schedule_shows_roots_and_the_next_five_occurrences_in_utc_and_local_time():
+    tokyo = ZoneInfo("Asia/Tokyo")  # no daylight saving time: plain day steps
     env = {
         "BACKUP_SCHEDULE": "0 30 14 * * *",
         "BACKUP_SCHEDULE_ROOTS": json.dumps(["/srv/www", {"path": "/srv/blog", "prefix": "b"}]),
         "TZ": "Asia/Tokyo",
     }
+    expected = _daily(14, 30, tokyo)
     result = site_backup("schedule", "--json", env=env)
     assert result.returncode == 0, show(result)
     answer = json.loads(result.stdout)
     assert answer["schedule"] == "0 30 14 * * *" and answer["scheduleSource"] == "the environment"
     assert [root["path"] for root in answer["roots"]] == ["/srv/www", "/srv/blog"]
-    # Independently: the next 14:30 UTC after now, then one per day; 23:30 in Tokyo.
-    now = datetime.now(UTC)
-    first = now.replace(hour=14, minute=30, second=0, microsecond=0)
-    if first <= now:
-        first += timedelta(days=1)
-    expected = [first + timedelta(days=n) for n in range(5)]
+    assert answer["timeZone"] == "Asia/Tokyo (TZ)"
     got = [datetime.fromisoformat(text) for text in answer["next"]]
-    # The command ran a moment after `now`: allow for a day boundary crossed in between.
-    assert got == expected or got == expected[1:] + [expected[-1] + timedelta(days=1)]
-    tokyo = [datetime.fromisoformat(text) for text in answer["nextLocal"]]
-    assert [t.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") for t in tokyo] == ["23:30"] * 5
-    assert tokyo == got
+    # The command ran a moment after `expected` was computed: a day may have turned since.
+    assert got in (expected, [*expected[1:], expected[-1] + timedelta(days=1)])
+    assert [t.strftime("%H:%M") for t in got] == ["05:30"] * 5  # 14:30 in Tokyo is 05:30 UTC
+    local = [datetime.fromisoformat(text) for text in answer["nextLocal"]]
+    assert local == got and {t.strftime("%H:%M%z") for t in local} == {"14:30+0900"}
 
     text = site_backup("schedule", env=env)
     assert text.returncode == 0, show(text)
     assert "/srv/blog  (prefix=b)" in text.stdout
-    assert text.stdout.count("UTC") == 5 and text.stdout.count("JST local") == 5
+    assert text.stdout.count("05:30:00 UTC") == 5 and text.stdout.count("14:30:00 JST local") == 5
+
+    # As the timer runs in Azure without WEBSITE_TIME_ZONE: UTC.
+    in_utc = json.loads(site_backup("schedule", "--json", "--time-zone", "UTC", env=env).stdout)
+    assert {datetime.fromisoformat(t).strftime("%H:%M") for t in in_utc["next"]} == {"14:30"}
 
 
 def test_schedule_rejects_a_bad_expression_and_says_scheduling_is_off_without_roots():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from backup_client.schedule import ScheduleError, is_disabled, next_occurrences
+from backup_client.schedule import ScheduleError, is_disabled, next_occurrences, time_zone
 
 NOW = datetime(2026, 11, 29, 23, 7, 30, tzinfo=UTC)
 
@@ -59,3 +60,20 @@ def test_the_disabled_setting():
     assert is_disabled({"AzureWebJobs.ScheduledBackup.Disabled": "1"})
     assert not is_disabled({"AzureWebJobs.ScheduledBackup.Disabled": "false"})
     assert not is_disabled({})
+
+
+def test_wall_clock_times_of_the_timers_zone():
+    paris = ZoneInfo("Europe/Paris")
+    (first,) = next_occurrences("0 0 2 * * *", NOW, 1, paris)
+    assert first == datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 02:00 CET
+    assert first.tzinfo is paris
+
+
+def test_the_zone_comes_from_the_option_then_the_settings():
+    assert time_zone("UTC", {"WEBSITE_TIME_ZONE": "Europe/Paris"})[1] == "UTC (--time-zone)"
+    zone, source = time_zone(None, {"WEBSITE_TIME_ZONE": "Europe/Paris", "TZ": "Asia/Tokyo"})
+    assert zone == ZoneInfo("Europe/Paris") and source == "Europe/Paris (WEBSITE_TIME_ZONE)"
+    assert time_zone(None, {"TZ": ":Asia/Tokyo"})[0] == ZoneInfo("Asia/Tokyo")
+    assert time_zone(None, {})[1] == "this machine's time zone"
+    with pytest.raises(ScheduleError, match="not a tz database time zone name"):
+        time_zone("Mars/Base", {})
