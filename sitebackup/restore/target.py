@@ -87,13 +87,13 @@ def open_target(target: str, restore_roots: Sequence[str], create: bool = False)
     a link swapped in since then is refused rather than followed.
     """
     resolved = os.path.realpath(target)
-    problem = target_problem(resolved, restore_roots) if resolved == target else None
     if resolved != target:
         problem = "the target's path now goes through a symbolic link"
-    if problem:
-        raise TargetRefused(f"cannot restore into {target!r}: {problem}")
+    else:
+        problem = target_problem(resolved, restore_roots)
     root = containing_root(target, restore_roots)
-    assert root is not None
+    if problem or root is None:
+        raise TargetRefused(f"cannot restore into {target!r}: {problem}")
     root_fd = os.open(root, _DIR_FLAGS)
     try:
         rel = os.path.relpath(target, root)

@@ -127,6 +127,7 @@ def test_restores_current_blobs_and_blob_snapshots_byte_for_byte(backup, renv, r
         "index.html": b"<h1>hi</h1>",
         "css/a.css": b"body{}",
         "img/x/y.bin": os.urandom(3 << 20),
+        "empty.txt": b"",
     }
     for rel, content in files.items():
         put(backup, rel, content)
