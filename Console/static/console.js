@@ -267,7 +267,8 @@ function runRow(run) {
       where ? h("div", { class: "muted", text: arrow + where }) : null),
     h("td", { "data-label": "Status" }, statusBadge(run.status), run.phase && active ? h("div", { class: "muted", text: run.phase }) : null),
     h("td", { "data-label": "Started", class: "num", text: formatTime(run.created) }),
-    h("td", { "data-label": "Duration", class: "num", text: formatDuration(run.durationSeconds) }),
+    // The status API gives whole seconds: a run that started and ended within one shows 0.
+    h("td", { "data-label": "Duration", class: "num", text: !active && run.durationSeconds === 0 ? "under 1 s" : formatDuration(run.durationSeconds) }),
     h("td", { "data-label": "Files", class: "num", text: `${formatCount(run.filesDone)} of ${formatCount(run.filesTotal)}` }),
     h("td", { "data-label": "Bytes", class: "num", text: `${formatBytes(run.bytesDone)} of ${formatBytes(run.bytesTotal)}` }),
     h("td", { "data-label": "Failures", class: "num failures", text: formatCount(run.filesFailed) }),
@@ -359,9 +360,10 @@ async function viewRun(id, token) {
       add("Destination", dest);
     }
     add("Started", formatTime(run.created));
-    add("Duration", formatDuration(run.durationSeconds));
-    add("Files", `${formatCount(p.filesDone)} of ${formatCount(p.filesTotal)} done: ${formatCount(p.filesCopied)} copied, ${formatCount(p.filesSkipped)} unchanged, ${formatCount(p.filesFailed)} failed`);
-    add("Bytes", `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} done; ${formatBytes(p.bytesCopied)} copied; ${formatBytes(p.bytesBackedUp)} in the backup`);
+    add("Duration", formatDuration(data.timeline && data.timeline.totalS !== undefined ? data.timeline.totalS : run.durationSeconds));
+    const verb = run.kind === "restore" ? "restored" : "copied";
+    add("Files", `${formatCount(p.filesDone)} of ${formatCount(p.filesTotal)} done: ${formatCount(p.filesCopied)} ${verb}, ${formatCount(p.filesSkipped)} ${run.kind === "restore" ? "already there" : "unchanged"}, ${formatCount(p.filesFailed)} failed`);
+    add("Bytes", `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} done; ${formatBytes(p.bytesCopied)} ${verb}; ${formatBytes(p.bytesBackedUp)} ${run.kind === "restore" ? "in the target" : "in the backup"}`);
     if (p.partitionsTotal !== undefined) add("Partitions", `${formatCount(p.partitionsDone)} of ${formatCount(p.partitionsTotal)}`);
     if (p.skippedEntries) add("Skipped entries", formatCount(p.skippedEntries));
     add("Instance", h("code", { text: run.id }));

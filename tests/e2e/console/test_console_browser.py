@@ -288,4 +288,6 @@ def test_restore_a_folder_from_an_older_snapshot(
         if p.is_file()
     }
     assert restored == expected
+    files = summary_value(page, "Files")
+    assert files.startswith(f"{len(expected)} of {len(expected)} done: {len(expected)} restored")
     assert restored["a/x.txt"] != (snapped.site / "a" / "x.txt").read_bytes()
