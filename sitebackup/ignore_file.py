@@ -29,8 +29,13 @@ def read_rules(root: str | int) -> list[Rule]:
         if exc.errno == errno.ELOOP:
             raise RuleError(f"{IGNORE_FILE} is a symlink; make it a regular file") from None
         raise RuleError(f"cannot read {IGNORE_FILE}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise RuleError(f"{IGNORE_FILE} is not a regular file")
-        data = handle.read(MAX_IGNORE_FILE_BYTES + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_IGNORE_FILE_BYTES + 1)
+    except OSError as exc:
+        raise RuleError(f"cannot read {IGNORE_FILE}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     return parse_ignore_file(data)

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from sitebackup.listing import MAX_SKIPPED_LISTED, list_tree
+from sitebackup.rules import RuleSet
 
 
 def make(root, files):
@@ -149,3 +150,28 @@ def test_deep_trees_do_not_hit_the_recursion_limit(tmp_path):
     (deep / "leaf.txt").write_text("x")
     listing = list_tree(str(tmp_path))
     assert listing.files[0].path == "/".join(["d"] * 60 + ["leaf.txt"])
+
+
+def test_rules_prune_excluded_folders_without_entering_them(tmp_path):
+    make(tmp_path, {"keep.html": b"k", "a.log": b"l", "node_modules/x/y.js": b"j"})
+    # What the walk would report if it entered the folder: a FIFO and a link loop.
+    os.mkfifo(tmp_path / "node_modules" / "pipe")
+    os.symlink("loop", tmp_path / "node_modules" / "loop")
+    rules = RuleSet.build(exclude=["node_modules/", "*.log"])
+    listing = list_tree(str(tmp_path), "p", rules)
+    assert [entry.path for entry in listing.files] == ["keep.html"]
+    assert listing.skipped == [] and listing.skipped_count == 0
+    report = listing.to_dict()["rules"]
+    assert (report["excludedFiles"], report["excludedDirs"]) == (1, 1)
+
+
+def test_without_rules_the_listing_reports_no_exclusions(tmp_path):
+    make(tmp_path, {"a.log": b"l"})
+    report = list_tree(str(tmp_path)).to_dict()["rules"]
+    assert report == {
+        "rulesTotal": 0,
+        "rulesMatched": 0,
+        "excludedFiles": 0,
+        "excludedDirs": 0,
+        "matched": [],
+    }
