@@ -14,6 +14,7 @@ import functools
 import inspect
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -34,6 +35,7 @@ from devhost.config import HostConfig
 from devhost.contracts import ActivityOutcome, OrchestratorOutcome
 from devhost.functions.bindings import RETURN, FunctionKind
 from devhost.functions.loader import CONTEXT_PARAMETER, AppLoadError, LoadedFunction, load_functions
+from devhost.functions.processes import WorkerProcesses, thread_count, worker_process_count
 from devhost.functions.threads import ActivityThreads
 from devhost.functions.worker import (
     OUT_OF_PROC_MARKER,
@@ -73,6 +75,10 @@ class FunctionApp:
     http_threads: int = 0
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
     _activity_pool: ActivityThreads | None = field(default=None, repr=False)
+    _workers: WorkerProcesses | None = field(default=None, repr=False)
+    _workers_started: bool = field(default=False, repr=False)
+    _local_running: int = field(default=0, repr=False)
+    _local_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _http_pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _closing: bool = field(default=False, repr=False)
     _ids: InvocationIds = field(default_factory=InvocationIds, repr=False)
@@ -220,11 +226,49 @@ class FunctionApp:
         function = self._activity(name)
         if isinstance(function, ActivityOutcome) or function.is_async:
             return False
+        workers = self._worker_processes()
+        if workers is not None:
+            running, child = workers.least_busy()
+            busier_here = child is not None and running < self._local_running
+            if busier_here and child.send(name, input_json, done):
+                return True
         try:
-            self._activities().run(self._report_sync_activity, function, input_json, done)
+            pool = self._activities()
         except RuntimeError:  # the pool is shut down: the host is stopping
             return False
+        with self._local_lock:
+            self._local_running += 1
+        try:
+            pool.run(self._report_sync_activity, function, input_json, done)
+        except RuntimeError:  # shut down meanwhile
+            with self._local_lock:
+                self._local_running -= 1
+            return False
         return True
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The child worker processes started so far (none with one worker process)."""
+        return self._workers.pids if self._workers is not None else []
+
+    def run_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
+        """One synchronous activity invocation in the calling thread (a worker process's)."""
+        function = self._activity(name)
+        if isinstance(function, ActivityOutcome):
+            return function
+        return self._run_sync_activity(function, input_json)
+
+    def _worker_processes(self) -> WorkerProcesses | None:
+        """The child worker processes FUNCTIONS_WORKER_PROCESS_COUNT asks for, started on the
+        first activity (None with the default of one worker: this process)."""
+        if not self._workers_started and not self._closing:
+            self._workers_started = True
+            count = worker_process_count()
+            if count > 1:
+                threads = thread_count(self.config.max_concurrent_activities)
+                self._workers = WorkerProcesses(self.root, self.config, count - 1, threads)
+                log.info("Started %d more worker processes: %s", count - 1, self._workers.pids)
+        return self._workers
 
     def _report_sync_activity(
         self,
@@ -238,6 +282,8 @@ class FunctionApp:
             outcome = activity_failure(
                 function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
             )
+        with self._local_lock:
+            self._local_running -= 1
         done(outcome)
 
     def _run_sync_activity(
@@ -369,7 +415,7 @@ class FunctionApp:
             raise RuntimeError("host is stopping")
         if self._activity_pool is None:
             self._activity_pool = ActivityThreads(
-                self.config.max_concurrent_activities, name="activity"
+                thread_count(self.config.max_concurrent_activities), name="activity"
             )
         return self._activity_pool
 
@@ -384,6 +430,8 @@ class FunctionApp:
     def close(self, wait: bool = True) -> None:
         """Stop the thread pools (activities already running finish when ``wait``)."""
         self._closing = True
+        if self._workers is not None:
+            self._workers.stop(wait)
         for pool in (self._activity_pool, self._http_pool):
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
