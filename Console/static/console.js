@@ -142,7 +142,8 @@ const KIND_NAMES = { backup: "Backup", dryrun: "Dry run", restore: "Restore" };
 function kindName(kind) { return KIND_NAMES[kind] || kind; }
 
 function runLink(run) {
-  return h("a", { href: "#/run/" + encodeURIComponent(run.id) }, run.root || run.id);
+  const where = run.container ? `${run.container}/${run.prefix || ""}` : "";
+  return h("a", { href: "#/run/" + encodeURIComponent(run.id) }, run.root || where || run.id);
 }
 
 // ---------------------------------------------------------------- runs list
@@ -376,8 +377,11 @@ async function viewRun(id, token) {
     if (data.error) parts.push(h("h3", { text: run.status === "Terminated" ? "Why it stopped" : "Why it failed" }),
       h("p", { class: "error-box", id: "run-error", text: typeof data.error === "string" ? data.error : JSON.stringify(data.error) }));
     parts.push(h("h3", { text: "Summary" }), summary);
-    if (data.output && data.output.dryRun) parts.push(dryRunSection(data.output));
-    parts.push(failedSection(data, p), skippedSection(data, p), timelineSection(data.timeline));
+    if (run.kind === "dryrun" && data.output && data.output.copy) parts.push(dryRunSection(data.output));
+    const report = run.kind === "prune" ? (data.output && typeof data.output === "object" ? data.output : p) : null;
+    if (report) parts.push(pruneSection(report));
+    if (run.kind !== "prune") parts.push(failedSection(data, p), skippedSection(data, p));
+    parts.push(timelineSection(data.timeline));
     main.replaceChildren(...parts.filter(Boolean));
     if (focused) { const again = document.getElementById(focused); if (again) again.focus(); }
   }
@@ -395,6 +399,22 @@ function dryRunSection(report) {
     if (paths && paths.length) section.append(h("h4", { text: name }), h("ul", { class: "paths" }, paths.map((path) => h("li", { class: "path", text: path }))));
   }
   return section;
+}
+
+function pruneSection(report) {
+  const ids = (list) => (Array.isArray(list) ? list.length : 0);
+  const rows = [
+    ["Policy", report.policy === undefined ? "–" : typeof report.policy === "string" ? report.policy : JSON.stringify(report.policy)],
+    ["Snapshots kept", formatCount(ids(report.kept))],
+    [report.dryRun ? "Snapshots it would drop" : "Snapshots dropped", formatCount(ids(report.dropped))],
+    ["Blobs deleted", formatCount(report.blobsDeleted)],
+    ["Old versions deleted", formatCount(report.snapshotsDeleted)],
+    ["Run pages deleted", formatCount(report.pagesDeleted)],
+    ["Space freed", formatBytes(report.bytesFreed)],
+  ];
+  return h("section", { id: "prune", "aria-labelledby": "prune-title" },
+    h("h3", { id: "prune-title", text: report.dryRun ? "Prune (dry run): what it would do" : "Prune" }),
+    h("dl", { class: "summary" }, rows.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: value })])));
 }
 
 function failedSection(data, p) {

@@ -7,6 +7,7 @@ read the page, and compare with what the test made on disk, not with what the AP
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -291,3 +292,35 @@ def test_restore_a_folder_from_an_older_snapshot(
     files = summary_value(page, "Files")
     assert files.startswith(f"{len(expected)} of {len(expected)} done: {len(expected)} restored")
     assert restored["a/x.txt"] != (snapped.site / "a" / "x.txt").read_bytes()
+
+
+def test_a_prune_shows_in_the_list_and_says_what_it_dropped(
+    console_host, allowed_root, page, tmp_path, storage_connection_string, unique_name
+):
+    snapped = two_snapshots(console_host, allowed_root, tmp_path)
+    answer = http_request(
+        "POST",
+        console_host.url + "/orchestrators/E2_PruneSnapshots",
+        json.dumps({"path": str(snapped.site), "keepLast": 1}),
+    )
+    assert answer.status == 202, answer.body
+    console_host.wait_for_status(answer.json()["id"], {"Completed"}, timeout=90)
+    # Independently of the console: one snapshot header is left in the meta container.
+    from azure.storage.blob import BlobServiceClient
+
+    meta = BlobServiceClient.from_connection_string(storage_connection_string).get_container_client(
+        unique_name + "-meta"
+    )
+    headers = [n for n in meta.list_blob_names() if "/snapshots/" in n]
+    assert len(headers) == 1
+
+    page.goto(console_host.url + "/console#/runs?kind=prune")
+    row = page.locator("#runs tbody tr[data-kind='prune']")
+    row.wait_for()
+    row.get_by_role("link").click()
+    prune = page.locator("#prune")
+    prune.wait_for()
+    assert page.locator("#prune dt:text-is('Snapshots dropped') + dd").inner_text() == "1"
+    assert page.locator("#prune dt:text-is('Snapshots kept') + dd").inner_text() == str(
+        len(headers)
+    )
