@@ -86,6 +86,19 @@ def _check_complete(tree: Tree, status: Mapping[str, Any]) -> None:
         )
 
 
+def check_rerun(tree: Tree, status: Mapping[str, Any]) -> None:
+    """A re-run of an unchanged tree must account for every byte and skip every file: a row
+    that copied again, or lost files, would time the wrong work."""
+    counters = summary(status)
+    wanted = {"filesCopied": 0, "filesSkipped": tree.files, "filesFailed": 0}
+    seen = {key: counters.get(key) for key in wanted}
+    if status.get("output") != tree.total_bytes or seen != wanted:
+        raise BenchError(
+            f"re-run of tree {tree.spec.name} completed with output {status.get('output')!r} "
+            f"and {seen}, expected {tree.total_bytes} bytes and {wanted}"
+        )
+
+
 def _host_env(connection_string: str, tree: Tree) -> dict[str, str]:
     return {
         "AzureWebJobsStorage": connection_string,
@@ -122,7 +135,9 @@ def measured_backups(
                 pids = {"host": host.pid, "client": os.getpid(), "azurite": server.process.pid}
                 with Monitor(pids, with_children=frozenset({"host"})) as monitor:
                     seconds, status = backup(host, tree.root, container, timeout)
-                if not again:
+                if again:
+                    check_rerun(tree, status)
+                else:
                     _check_complete(tree, status)
                 assert monitor.usage is not None
                 results.append(BackupRun(seconds, status, monitor.usage))

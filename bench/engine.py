@@ -98,9 +98,20 @@ def measured_fan_out(
                 seconds, output = fan_out(host, orchestrator, payload, timeout)
             stats = stats_delta(before, read_stats(host))
     assert monitor.usage is not None
+    check_fan_out(orchestrator, payload, output, stats)
+    return EngineRun(seconds, output, stats, monitor.usage)
+
+
+def check_fan_out(orchestrator: str, payload: dict, output: Any, stats: dict[str, Any]) -> None:
+    """The fan-out really ran: its output counts ``n`` results and the app's own counter
+    saw ``n`` activity executions (an engine that skipped them would look fast)."""
     if output != payload["n"]:
         raise BenchError(f"{orchestrator} {payload} completed with output {output!r}")
-    return EngineRun(seconds, output, stats, monitor.usage)
+    if stats.get("activities") != payload["n"]:
+        raise BenchError(
+            f"{orchestrator} {payload}: the app counted {stats.get('activities')!r} activity "
+            f"executions, expected {payload['n']}"
+        )
 
 
 def _describe(row: Row, run: EngineRun) -> Row:

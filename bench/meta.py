@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -16,18 +17,29 @@ import psutil
 from bench.storage import PROJECT_DIR
 
 
-def _commit(project: Path) -> str:
+@dataclass(frozen=True)
+class GitState:
+    """The commit the measured code is at, and whether the tree had changes on top of it
+    (None: not a git checkout). A result of a dirty tree measured code no commit holds."""
+
+    commit: str
+    dirty: bool | None
+
+
+def _git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+
+
+def git_state(project: Path = PROJECT_DIR) -> GitState:
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head
+        commit = _git(project, "rev-parse", "--short", "HEAD").strip()
+        # Tracked files only: results, logs and work folders the run writes are not code.
+        changes = _git(project, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return GitState("unknown", None)
+    return GitState(commit, bool(changes.strip()))
 
 
 def _cpu_model() -> str:
@@ -62,9 +74,11 @@ def load_average() -> float:
 
 def collect(command: str, project: Path = PROJECT_DIR) -> dict[str, Any]:
     memory = psutil.virtual_memory().total / 1024**3
+    git = git_state(project)
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(project),
+        "commit": git.commit,
+        "dirty": git.dirty,
         "machine": f"{os.cpu_count()} cores ({_cpu_model()}), {memory:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}",
         "versions": f"Python {platform.python_version()}, Azurite {_azurite_version(project)}, "

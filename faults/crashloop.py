@@ -180,6 +180,12 @@ def _aim(
             log.warning("the %s phase never showed in the host log; killing anyway", plan.phase)
             break
         time.sleep(_POLL)
+    if not host.running:
+        # A crash of its own is a finding, not the crash this loop causes and then recovers.
+        raise FaultError(
+            f"the host died on its own (exit code {host.returncode}) before it was killed; "
+            f"log tail:\n{host.log_tail(2000)}"
+        )
     host.kill()
     for line in tail.lines():  # what the host logged before it died
         progress.feed(line)
@@ -264,6 +270,10 @@ def run_once(
         result.seconds_to_recover = time.monotonic() - restarted
         result.copies_run = _count_copies(host.log_path, log_start)
         _check_final(result, status, len(manifest))
+        if not host.running:
+            result.problems.append(
+                f"the host died on its own after the restart (exit code {host.returncode})"
+            )
         blobs = read_blobs(service.get_container_client(container), tree.name)
         result.problems.extend(compare(manifest, blobs, tree.name))
     except (FaultError, HostProcessError, OSError, AzureError) as error:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import platform
-import subprocess
 import time
 
 import psutil
 
-from faults.crashloop import PROJECT_DIR, LoopResult, RunResult
+from bench.meta import git_state
+from faults.crashloop import LoopResult, RunResult
 from faults.hostlog import PHASES
 
 
@@ -46,19 +47,9 @@ def command_line(loop: LoopResult) -> str:
 
 
 def revision() -> str:
-    """The commit the code under test is at (empty outside a git checkout)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip()
+    """The commit the code under test is at, and whether the tree was dirty."""
+    git = git_state()
+    return f"{git.commit} (dirty: {json.dumps(git.dirty)})"
 
 
 def markdown(loop: LoopResult, at: str = "") -> str:

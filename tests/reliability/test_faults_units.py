@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
+from devhost.child import HostProcess
+from faults import FaultError
 from faults.blobcheck import BlobFacts, compare
-from faults.crashloop import KillPlan, plan_kill
-from faults.hostlog import FAN_OUT, FINAL, LISTING, BackupProgress
+from faults.crashloop import KillPlan, _aim, plan_kill
+from faults.hostlog import FAN_OUT, FINAL, LISTING, BackupProgress, LogTail
 from faults.trees import FileFacts
 
 LOG = [
@@ -106,3 +110,16 @@ def test_the_status_api_tells_the_plan_once_copying_began() -> None:
     assert progress.partitions_total is None
     progress.feed_status({"customStatus": {"phase": "copying", "partitionsTotal": 3}})
     assert progress.partitions_total == 3
+
+
+def test_a_host_that_died_on_its_own_fails_the_run(tmp_path) -> None:
+    """The loop kills the host itself; a host found dead before that is a crash to report."""
+    host = HostProcess(tmp_path, tmp_path / "state")
+    host.state_dir.mkdir()
+    host.log_path.write_text("Traceback: the host fell over\n")
+    host.process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    host.process.wait(30)
+    tail = LogTail(host.log_path)
+    with pytest.raises(FaultError, match=r"died on its own \(exit code 3\)") as caught:
+        _aim(host, tail, BackupProgress("b"), KillPlan(FINAL, 0.0), "http://127.0.0.1:9/x")
+    assert "the host fell over" in str(caught.value)

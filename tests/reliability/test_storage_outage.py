@@ -103,14 +103,14 @@ def test_a_short_outage_is_ridden_out_by_retries(
         before = _copying(host, url, 100)
         assert before["runtimeStatus"] == "Running", f"ended before the outage: {before}"
         storage.stop()
-        went_down = time.monotonic()
         # The outage itself: storage stays away for its whole length, whatever the host does.
         time.sleep(OUTAGE_SECONDS)
         during = status(host, url)
         storage.start()
         final = host.wait_for_status(url, timeout=300)
-    assert time.monotonic() - went_down >= OUTAGE_SECONDS
     assert during.get("runtimeStatus") == "Running", f"did not wait for storage: {during}"
+    # The outage met a backup with work left, so riding it out is what was tested.
+    assert (during.get("customStatus") or {}).get("filesDone", 0) < len(manifest), during
     assert final["runtimeStatus"] == "Completed", final
     assert final["output"] == total_bytes(manifest)
     assert final["customStatus"]["filesFailed"] == 0, final["customStatus"]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from bench.e2e import summary
-from bench.engine import stats_delta
+from pathlib import Path
+
+import pytest
+
+from bench import BenchError
+from bench.e2e import check_rerun, summary
+from bench.engine import check_fan_out, stats_delta
+from bench.trees import FileEntry, Tree, TreeSpec
 
 
 def test_stats_delta_leaves_out_the_warmup() -> None:
@@ -42,3 +48,32 @@ def test_summary_reads_the_counters_of_the_custom_status() -> None:
     }
     assert summary({"customStatus": "text"}) == {}
     assert summary({}) == {}
+
+
+def _tree(sizes: list[int]) -> Tree:
+    spec = TreeSpec("t", len(sizes), 1)
+    entries = tuple(FileEntry(i, f"f{i}", size) for i, size in enumerate(sizes))
+    return Tree(spec, Path("/nowhere"), entries)
+
+
+def _status(output: int, copied: int, skipped: int, failed: int) -> dict:
+    counters = {"filesCopied": copied, "filesSkipped": skipped, "filesFailed": failed}
+    return {"output": output, "customStatus": counters}
+
+
+def test_a_rerun_must_skip_every_file_and_count_every_byte() -> None:
+    tree = _tree([3, 4, 5])
+    check_rerun(tree, _status(12, 0, 3, 0))
+    for wrong in (_status(12, 1, 2, 0), _status(11, 0, 3, 0), _status(12, 0, 2, 1)):
+        with pytest.raises(BenchError):
+            check_rerun(tree, wrong)
+    with pytest.raises(BenchError):  # no counters at all is no proof either
+        check_rerun(tree, {"output": 12, "customStatus": "done"})
+
+
+def test_a_fan_out_must_have_run_its_activities() -> None:
+    check_fan_out("FanOut", {"n": 5}, 5, {"activities": 5})
+    with pytest.raises(BenchError, match="counted 0 activity"):
+        check_fan_out("FanOut", {"n": 5}, 5, {"activities": 0})
+    with pytest.raises(BenchError, match="output 4"):
+        check_fan_out("FanOut", {"n": 5}, 4, {"activities": 5})
