@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import logging
 import os
 import sqlite3
@@ -106,6 +107,12 @@ class Store:
             lock.close()
             raise
         return cls(path, hub_name, connection, lock)
+
+    @classmethod
+    def in_memory(cls, hub_name: str) -> Store:
+        """A store with the same schema and SQL that lives in this process only (tests)."""
+        path = Path(":memory:")
+        return cls(path, hub_name, _connect(path), io.StringIO())
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

@@ -111,7 +111,7 @@ def test_a_short_outage_is_ridden_out_by_retries(
     assert during.get("runtimeStatus") == "Running", f"did not wait for storage: {during}"
     # The outage met a backup with work left, so riding it out is what was tested.
     assert (during.get("customStatus") or {}).get("filesDone", 0) < len(manifest), during
-    assert final["runtimeStatus"] == "Completed", final
+    assert final["runtimeStatus"] == "Completed", (final.get("output"), final.get("customStatus"))
     assert final["output"] == total_bytes(manifest)
     assert final["customStatus"]["filesFailed"] == 0, final["customStatus"]
     assert backup_problems(storage.connection_string, unique_name, "site", manifest) == []
@@ -156,7 +156,7 @@ def test_an_outage_beyond_the_retry_budget_fails_and_a_rerun_finishes_the_job(
         _, url = started(start_backup(host, site, unique_name))
         final = host.wait_for_status(url, timeout=300)
     custom = final["customStatus"]
-    assert final["runtimeStatus"] == "Completed", final
+    assert final["runtimeStatus"] == "Completed", (final.get("output"), final.get("customStatus"))
     assert final["output"] == total_bytes(manifest)
     assert custom["filesFailed"] == 0, custom
     assert custom["filesSkipped"] >= copied_before, custom
@@ -189,7 +189,7 @@ def test_a_rerun_after_a_backup_lost_to_an_outage_skips_what_was_stored(
         final = host.wait_for_status(again_url, timeout=300)
     custom = final["customStatus"]
     assert again_id == instance_id
-    assert final["runtimeStatus"] == "Completed", final
+    assert final["runtimeStatus"] == "Completed", (final.get("output"), final.get("customStatus"))
     assert final["output"] == total_bytes(manifest)
     assert custom["filesFailed"] == 0, custom
     assert custom["filesSkipped"] >= stored_before > 0, custom
