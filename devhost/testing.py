@@ -37,6 +37,8 @@ from devhost.contracts import (
     OrchestratorOutcome,
     RuntimeStatus,
 )
+from devhost.core import history as h
+from devhost.core.outcome import outcome_from_exception, outcome_from_result
 from devhost.hub.client import TaskHub
 from devhost.hub.clock import Clock, ManualClock
 from devhost.hub.store import Store
@@ -45,27 +47,50 @@ __all__ = [
     "ManualClock",
     "StandInApp",
     "TaskHub",
+    "invoke_orchestrator",
     "memory_hub",
     "wait_finished",
     "wait_for",
     "wait_status",
 ]
 
-MARKER = "\n\n$OutOfProcData$:"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+def invoke_handle(handle: Callable[[str], Any], context_json: str) -> OrchestratorOutcome:
+    """Run an SDK orchestrator handle once and read its answer, as the host does."""
+    try:
+        answer = handle(context_json)
+    except Exception as error:  # noqa: BLE001 - the SDK reports user-code failures by raising
+        return outcome_from_exception(error)
+    return outcome_from_result(answer)
+
+
+def invoke_orchestrator(
+    handle: Callable[[str], Any], instance_id: str, history: list[dict]
+) -> OrchestratorOutcome:
+    """Run a handle on ``history`` (the payload the host builds) and read its answer."""
+    payload = h.orchestration_payload(instance_id=instance_id, history=history)
+    return invoke_handle(handle, payload)
+
+
+def _handle(fn: Callable[..., Any]) -> Callable[[str], str]:
+    """A generator function wrapped as the worker calls it; an app's ``main`` is one already."""
+    if getattr(fn, "orchestrator_function", None) is not None:
+        return fn
+    return df.Orchestrator.create(fn)
+
+
 class StandInApp:
-    """Orchestrators (generator functions) and activities (plain functions) by name."""
+    """Orchestrators (generator functions, or an app's wrapped ``main``) and activities (plain
+    functions taking the decoded input) by name."""
 
     def __init__(
         self,
         orchestrators: Mapping[str, Callable[..., Any]],
         activities: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
-        self._orchestrators = {
-            name: df.Orchestrator.create(fn) for name, fn in orchestrators.items()
-        }
+        self._orchestrators = {name: _handle(fn) for name, fn in orchestrators.items()}
         self._activities = dict(activities or {})
         self._names = {name.lower(): name for name in [*orchestrators, *self._activities]}
         self.activity_calls: Counter[str] = Counter()
@@ -82,15 +107,7 @@ class StandInApp:
         return self._names.get(name.lower())
 
     def invoke_orchestrator(self, name: str, context_json: str) -> OrchestratorOutcome:
-        handle = self._orchestrators[self.resolve_name(name) or name]
-        try:
-            return OrchestratorOutcome(json.loads(handle(context_json)))
-        except Exception as error:  # noqa: BLE001 - the SDK's way of answering a failure
-            message = str(error)
-            _, marker, tail = message.partition(MARKER)
-            if marker:
-                return OrchestratorOutcome(json.loads(tail))
-            return OrchestratorOutcome(None, error=f"{type(error).__name__}: {message}")
+        return invoke_handle(self._orchestrators[self.resolve_name(name) or name], context_json)
 
     async def invoke_activity(self, name: str, input_json: str | None) -> ActivityOutcome:
         resolved = self.resolve_name(name) or name

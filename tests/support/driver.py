@@ -1,4 +1,10 @@
-"""An in-memory episode driver: real SDK orchestrators through ``decide``, episode by episode.
+"""A stepping episode driver for the replay core's tests: real SDK orchestrators through
+``decide``, one episode at a time, under the test's full control.
+
+Tests of the host's behaviour use the real hub in memory (``devhost.testing.memory_hub``).
+This driver stays for what the real hub does not offer on purpose: fixed ids, a clock that
+steps 1 ms per episode, and completions released in batches the test chooses (golden
+histories are recorded with it and must come out byte for byte the same).
 
 It plays the part of the dispatcher and the task hub for tests, with plain Python functions as
 activities and a fake clock:
@@ -35,8 +41,8 @@ from devhost.contracts import (
     RuntimeStatus,
 )
 from devhost.core import history as h
-from devhost.core.outcome import outcome_from_exception, outcome_from_result
 from devhost.core.replay import decide
+from devhost.testing import invoke_orchestrator
 
 __all__ = [
     "DEFAULT_START",
@@ -44,7 +50,6 @@ __all__ = [
     "DriverError",
     "Instance",
     "encode_result",
-    "invoke_orchestrator",
 ]
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -70,18 +75,6 @@ def _decode_input(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def invoke_orchestrator(
-    handle: Callable[[str], Any], instance_id: str, history: list[dict]
-) -> OrchestratorOutcome:
-    """Run an SDK orchestrator handle once on ``history`` and read its answer."""
-    payload = h.orchestration_payload(instance_id=instance_id, history=history)
-    try:
-        answer = handle(payload)
-    except Exception as exc:  # the SDK reports user-code failures by raising
-        return outcome_from_exception(exc)
-    return outcome_from_result(answer)
 
 
 @dataclass

@@ -1,15 +1,18 @@
-"""A whole backup driven through the four functions (real SDK, real activities, real Azurite).
+"""A whole backup driven through the functions (real SDK, real activities, real Azurite).
 
-The in-memory episode driver plays the host: it replays the orchestrators episode by episode
-and runs the activities in-process, so the test sees exactly what the app does without a
-host process. The end-to-end run over HTTP through the local host lives with the host's
-tests.
+The real task hub runs in this process over an in-memory store (``devhost.testing``): it
+replays the orchestrators episode by episode and runs the activities in-process, so the test
+sees exactly what the app does without a host process. The end-to-end run over HTTP through
+the local host lives with the host's tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -21,27 +24,42 @@ import E2_ReadFilePage
 import E2_WriteSnapshot
 import E2_WriteStoredPage
 from devhost import azurite
-from devhost.contracts import RuntimeStatus
+from devhost.contracts import InstanceInfo, RuntimeStatus
+from devhost.hub.clock import RealClock
+from devhost.testing import StandInApp, memory_hub, wait_finished
 from sitebackup.job import Job
 from tests.integration.app.blobs import TREE, assert_backup_matches, write_tree
-from tests.support.driver import Driver
 
 
-def driver(copy=E2_CopyFileToBlob.main, **options) -> Driver:
-    return Driver(
+def app(**replaced: Callable[..., Any]) -> StandInApp:
+    activities = {
+        "E2_GetFileList": E2_GetFileList.main,
+        "E2_CopyFileToBlob": E2_CopyFileToBlob.main,
+        "E2_ReadFilePage": E2_ReadFilePage.main,
+        "E2_WriteStoredPage": E2_WriteStoredPage.main,
+        "E2_WriteSnapshot": E2_WriteSnapshot.main,
+    }
+    return StandInApp(
         {
             "E2_BackupSiteContent": E2_BackupSiteContent.main,
             "E2_BackupPartition": E2_BackupPartition.main,
         },
-        {
-            "E2_GetFileList": E2_GetFileList.main,
-            "E2_CopyFileToBlob": copy,
-            "E2_ReadFilePage": E2_ReadFilePage.main,
-            "E2_WriteStoredPage": E2_WriteStoredPage.main,
-            "E2_WriteSnapshot": E2_WriteSnapshot.main,
-        },
-        **options,
+        {**activities, **replaced},
     )
+
+
+def run_backup(job: Job, functions: StandInApp | None = None) -> InstanceInfo:
+    """One backup on the real hub (in memory; real time: retries wait for real)."""
+
+    async def body() -> InstanceInfo:
+        async with memory_hub(functions or app(), clock=RealClock()) as hub:
+            # The starter passes the job as the client's start_new does: JSON of the JSON.
+            await hub.start_instance(
+                "E2_BackupSiteContent", "backup-flow", json.dumps(json.dumps(job.to_input()))
+            )
+            return await wait_finished(hub, "backup-flow", timeout=240)
+
+    return asyncio.run(body())
 
 
 @pytest.fixture
@@ -53,12 +71,9 @@ def app_settings(env, monkeypatch):
 
 
 def backup(job: Job):
-    run = driver()
-    instance_id = run.start("E2_BackupSiteContent", job.to_input(), instance_id="backup-flow")
-    run.run()
-    instance = run.instance(instance_id)
-    assert instance.status is RuntimeStatus.COMPLETED, instance.output
-    return instance.output_value, json.loads(instance.custom_status)
+    info = run_backup(job)
+    assert info.runtime_status is RuntimeStatus.COMPLETED, info.output
+    return json.loads(info.output), json.loads(info.custom_status)
 
 
 def test_a_tree_backs_up_through_the_functions_and_a_rerun_skips_everything(
@@ -120,19 +135,22 @@ def test_an_empty_tree_completes_with_zero(sites, app_settings, container):
 def test_a_file_that_vanishes_is_reported_and_excluded_from_the_output(sites, app_settings):
     root = sites / "www"
     write_tree(root, {"keep.txt": b"keep", "gone.txt": b"gone!"})
-    run = driver()
     job = Job(root=str(root), container=app_settings["BACKUP_CONTAINER"], prefix="www")
-    instance_id = run.start("E2_BackupSiteContent", job.to_input())
-    # Episode 1 schedules the listing; it runs; then the file goes before any copy runs.
-    run.run_episode(instance_id)
-    assert run.run_activities() == 1
-    assert [name for name, _ in run.activity_calls] == ["E2_GetFileList"]
-    (root / "gone.txt").unlink()
-    run.run()
-    instance = run.instance(instance_id)
-    status = json.loads(instance.custom_status)
-    assert instance.status is RuntimeStatus.COMPLETED
-    assert instance.output_value == 4
+    copies_when_listed: list[int] = []
+
+    def list_then_lose_a_file(request):
+        listing = E2_GetFileList.main(request)
+        # The listing has the file; it goes before any copy runs.
+        copies_when_listed.append(functions.activity_calls["E2_CopyFileToBlob"])
+        (root / "gone.txt").unlink()
+        return listing
+
+    functions = app(E2_GetFileList=list_then_lose_a_file)
+    info = run_backup(job, functions)
+    status = json.loads(info.custom_status)
+    assert copies_when_listed == [0]
+    assert info.runtime_status is RuntimeStatus.COMPLETED
+    assert json.loads(info.output) == 4
     assert status["filesFailed"] == 1
     assert status["failed"] == [{"path": "gone.txt", "error": "the file no longer exists"}]
 
@@ -167,13 +185,10 @@ def test_storage_lost_beyond_the_retries_stops_the_backup_and_a_rerun_finishes_i
             )
         return E2_CopyFileToBlob.main(request)
 
-    run = driver(copy_until_storage_goes)
-    instance_id = run.start("E2_BackupSiteContent", job.to_input(), instance_id="backup-lost")
-    run.run()
-    instance = run.instance(instance_id)
+    instance = run_backup(job, app(E2_CopyFileToBlob=copy_until_storage_goes))
 
-    assert instance.status is RuntimeStatus.FAILED, instance.output
-    message = instance.output_value
+    assert instance.runtime_status is RuntimeStatus.FAILED, instance.output
+    message = json.loads(instance.output)
     assert "the backup stopped: copying 'f59.txt' failed after 2 attempts" in message
     assert "uploading 'www/f59.txt': the storage service could not be reached" in message
     assert copies == 61  # the last file's two attempts; no other copy was started

@@ -18,7 +18,7 @@ import pytest
 from devhost.contracts import RuntimeStatus
 from devhost.core import history as h
 from devhost.core.replay import decide
-from tests.support.driver import invoke_orchestrator
+from devhost.testing import invoke_orchestrator
 from tests.unit.devhost.core.golden_scenarios import GOLDEN_DIR, ORCHESTRATORS, SCENARIOS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
