@@ -11,48 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-import E2_BackupPartition
-import E2_BackupSiteContent
 import E2_CopyFileToBlob
 import E2_GetFileList
-import E2_ReadFilePage
-import E2_WriteSnapshot
-import E2_WriteStoredPage
 from devhost import azurite
 from devhost.contracts import InstanceInfo, RuntimeStatus
 from devhost.hub.clock import RealClock
 from devhost.testing import StandInApp, memory_hub, wait_finished
 from sitebackup.job import Job
+from tests.integration.app.backup_functions import functions as backup_functions
 from tests.integration.app.blobs import TREE, assert_backup_matches, write_tree
-
-
-def app(**replaced: Callable[..., Any]) -> StandInApp:
-    activities = {
-        "E2_GetFileList": E2_GetFileList.main,
-        "E2_CopyFileToBlob": E2_CopyFileToBlob.main,
-        "E2_ReadFilePage": E2_ReadFilePage.main,
-        "E2_WriteStoredPage": E2_WriteStoredPage.main,
-        "E2_WriteSnapshot": E2_WriteSnapshot.main,
-    }
-    return StandInApp(
-        {
-            "E2_BackupSiteContent": E2_BackupSiteContent.main,
-            "E2_BackupPartition": E2_BackupPartition.main,
-        },
-        {**activities, **replaced},
-    )
 
 
 def run_backup(job: Job, functions: StandInApp | None = None) -> InstanceInfo:
     """One backup on the real hub (in memory; real time: retries wait for real)."""
 
     async def body() -> InstanceInfo:
-        async with memory_hub(functions or app(), clock=RealClock()) as hub:
+        async with memory_hub(functions or backup_functions(), clock=RealClock()) as hub:
             # The starter passes the job as the client's start_new does: JSON of the JSON.
             await hub.start_instance(
                 "E2_BackupSiteContent", "backup-flow", json.dumps(json.dumps(job.to_input()))
@@ -145,7 +122,7 @@ def test_a_file_that_vanishes_is_reported_and_excluded_from_the_output(sites, ap
         (root / "gone.txt").unlink()
         return listing
 
-    functions = app(E2_GetFileList=list_then_lose_a_file)
+    functions = backup_functions(E2_GetFileList=list_then_lose_a_file)
     info = run_backup(job, functions)
     status = json.loads(info.custom_status)
     assert copies_when_listed == [0]
@@ -185,7 +162,7 @@ def test_storage_lost_beyond_the_retries_stops_the_backup_and_a_rerun_finishes_i
             )
         return E2_CopyFileToBlob.main(request)
 
-    instance = run_backup(job, app(E2_CopyFileToBlob=copy_until_storage_goes))
+    instance = run_backup(job, backup_functions(E2_CopyFileToBlob=copy_until_storage_goes))
 
     assert instance.runtime_status is RuntimeStatus.FAILED, instance.output
     message = json.loads(instance.output)

@@ -24,8 +24,8 @@ from sitebackup.job import Job
 from sitebackup.prune.job import PruneJob
 from sitebackup.retention import Policy
 from sitebackup.snapshot_store import ContentIndex, SnapshotStore
+from tests.integration.app.backup_functions import driver
 from tests.integration.app.blobs import write_tree
-from tests.integration.app.test_backup_flow import driver
 from tests.support.driver import Driver
 
 

@@ -20,8 +20,8 @@ from devhost.contracts import RuntimeStatus
 from sitebackup import layout
 from sitebackup.job import Job
 from sitebackup.snapshot_store import ContentIndex, SnapshotStore
+from tests.integration.app.backup_functions import driver
 from tests.integration.app.blobs import write_tree
-from tests.integration.app.test_backup_flow import driver
 
 
 @pytest.fixture
