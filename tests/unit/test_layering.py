@@ -128,10 +128,24 @@ def module_name(root: Path, path: Path, functions: set[Path]) -> str:
     return ".".join(parts)
 
 
-def imported(tree: ast.AST, module: str, is_package: bool) -> Iterator[tuple[str, int]]:
-    """Every module an import statement names (anywhere, TYPE_CHECKING blocks too)."""
+def _module_level(tree: ast.AST) -> Iterator[ast.AST]:
+    """Statements that run (or type-check) at import: not those inside function bodies."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                stack.append(child)
+
+
+def imported(
+    tree: ast.AST, module: str, is_package: bool, *, deferred: bool = True
+) -> Iterator[tuple[str, int]]:
+    """Every module an import statement names (TYPE_CHECKING blocks too; imports inside
+    functions unless ``deferred`` is False)."""
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if deferred else _module_level(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
@@ -161,13 +175,16 @@ def violations(root: Path, rules: tuple[Rule, ...] = RULES) -> list[str]:
 
 
 def import_cycles(root: Path, package: str) -> list[list[str]]:
-    """Cycles among the modules of ``package`` (every import counts, even type-only ones)."""
+    """Cycles among the modules of ``package``: imports at module level count, type-only ones
+    too; an import inside a function (a child process's entry point loading the app) runs
+    later and is left out."""
     functions = function_folders(root)
     graph: dict[str, set[str]] = {}
     for path in python_files(root / package):
         module = module_name(root, path, functions)
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        graph[module] = {n for n, _ in imported(tree, module, path.name == "__init__.py")}
+        is_package = path.name == "__init__.py"
+        graph[module] = {n for n, _ in imported(tree, module, is_package, deferred=False)}
     for module in graph:
         graph[module] = {n for n in graph[module] if n in graph and n != module}
     cycles: list[list[str]] = []
@@ -282,6 +299,14 @@ def test_the_hub_client_api_is_allowed_to_the_front(tmp_path: Path) -> None:
         tmp_path, {**CLEAN, "devhost/front/ok.py": "from devhost.hub.client import TaskHub\n"}
     )
     assert violations(root) == []
+
+
+def test_an_import_inside_a_function_makes_no_cycle(tmp_path: Path) -> None:
+    deferred = {
+        "devhost/core/actions.py": "import enum\ndef f():\n    from devhost.core import handles\n"
+    }
+    root = write(tmp_path, {**CLEAN, **deferred})
+    assert import_cycles(root, "devhost") == []
 
 
 def test_a_type_only_cycle_is_found(tmp_path: Path) -> None:
