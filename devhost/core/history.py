@@ -5,6 +5,9 @@ DataMember field of the DTFx event class present (``None`` when unset), ``IsPlay
 ``Timestamp`` as ISO-8601 UTC text. The SDK builds a ``HistoryEvent(**event)`` from each one
 and reads some keys it never pre-sets (``Version``, ``Result``, ``TimerId``), so leaving a
 field out breaks replay: the factories are the one place that knows the full shapes.
+
+Longer than most modules (about 430 lines) because it is that catalogue: one small factory per
+event type, kept together so the shapes can be checked against DTFx side by side.
 """
 
 from __future__ import annotations

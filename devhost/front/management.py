@@ -3,6 +3,9 @@ endpoint the SDK client calls share this handler, as in the extension's ``HttpAp
 
 Status codes, headers and bodies follow protocol §5 (shapes in ``responses``, query-string
 leniency in ``queries``); every body is JSON because the SDK parses each answer as JSON.
+
+Longer than most modules (about 450 lines): one handler method per API operation, in one
+class as the extension has it, so the route table and the operations read together.
 """
 
 from __future__ import annotations

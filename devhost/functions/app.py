@@ -4,7 +4,11 @@ Values cross the boundary through the ``azure-functions`` library's own converte
 (``OrchestrationTriggerConverter``, ``ActivityTriggerConverter``, ``HttpRequestConverter``,
 ``HttpResponseConverter``, ``DurableClientConverter``), so functions see exactly the objects
 they see under the real worker. Loading the folder is ``loader``'s job; the activity threads
-are ``threads``'.
+are ``threads``', the worker processes ``processes``'.
+
+Longer than most modules (about 470 lines): ``FunctionApp`` is the one object the hub and the
+front call for all three kinds of function, and its pools (threads, worker processes, HTTP)
+are shared between them.
 """
 
 from __future__ import annotations
