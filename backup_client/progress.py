@@ -116,6 +116,7 @@ class Progress:
     container: str | None = None
     prefix: str | None = None
     excluded: Exclusions = field(default_factory=Exclusions)
+    retention: str | None = None  # what the prune after a scheduled backup did, in words
 
     @classmethod
     def from_custom_status(cls, value: Any) -> Progress:
@@ -158,6 +159,7 @@ class Progress:
             container=_str(value.get("container")),
             prefix=_str(value.get("prefix")),
             excluded=Exclusions.from_status(value.get("rules")),
+            retention=_describe_retention(value.get("retention")),
         )
 
     @property
@@ -166,6 +168,21 @@ class Progress:
         if not self.container:
             return None
         return f"{self.container}/{self.prefix}" if self.prefix else self.container
+
+
+def _describe_retention(value: Any) -> str | None:
+    """The ``retention`` part of a scheduled backup's status, in words."""
+    if not isinstance(value, Mapping) or not value:
+        return None
+    policy = value.get("policy", "?")
+    if value.get("error"):
+        return f"{policy}: the prune failed: {value['error']}"
+    return (
+        f"{policy}: kept {_int(value.get('kept')) or 0:,} snapshots, dropped "
+        f"{_int(value.get('dropped')) or 0:,}; {_int(value.get('blobsDeleted')) or 0:,} blobs "
+        f"and {_int(value.get('snapshotsDeleted')) or 0:,} blob snapshots deleted, "
+        f"{format_bytes(_int(value.get('bytesFreed')) or 0)} freed"
+    )
 
 
 def _files_and_dirs(files: int, dirs: int) -> str:
@@ -327,6 +344,8 @@ class Summary:
         hidden = p.files_failed - min(len(p.failed), FAILED_SHOWN)
         if hidden > 0:
             rows.append(("" if p.failed else "failed", f"... and {hidden:,} more"))
+        if p.retention:
+            rows.append(("retention", p.retention))
         if p.excluded.files or p.excluded.dirs:
             rows.append(("excluded", p.excluded.describe()))
             rows += [

@@ -41,3 +41,32 @@ def test_only_a_dry_run_output_is_a_report():
     assert dry_run.is_report(REPORT)
     assert not dry_run.is_report(12345)
     assert not dry_run.is_report({"dryRun": "yes"})
+
+
+def test_a_scheduled_backups_prune_shows_in_the_summary():
+    from backup_client.progress import Snapshot, Summary
+
+    status = {
+        "instanceId": "backup-1",
+        "runtimeStatus": "Completed",
+        "output": 10,
+        "customStatus": {
+            "phase": "done",
+            "retention": {
+                "policy": "last=2",
+                "kept": 2,
+                "dropped": 1,
+                "blobsDeleted": 3,
+                "snapshotsDeleted": 1,
+                "bytesFreed": 2048,
+            },
+        },
+    }
+    rows = dict(Summary(Snapshot.from_json(status), 1.0).lines())
+    assert rows["retention"] == (
+        "last=2: kept 2 snapshots, dropped 1; 3 blobs and 1 blob snapshots deleted, 2.0 KiB freed"
+    )
+    failed = {**status, "customStatus": {"retention": {"policy": "last=2", "error": "boom"}}}
+    assert dict(Summary(Snapshot.from_json(failed), 1.0).lines())["retention"] == (
+        "last=2: the prune failed: boom"
+    )
