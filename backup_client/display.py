@@ -74,8 +74,9 @@ class ProgressDisplay:
     A no-op when disabled (``--no-progress``, ``--json``).
     """
 
-    def __init__(self, console: Console, enabled: bool = True) -> None:
+    def __init__(self, console: Console, enabled: bool = True, kind: str = "backup") -> None:
         self.enabled = enabled
+        self.kind = kind
         self._progress = Progress(
             _Spinner(),
             TextColumn("{task.description}", style="bold"),
@@ -111,17 +112,20 @@ class ProgressDisplay:
             completed=p.files_done,
         )
         self._progress.update(self._bytes, total=p.bytes_total, completed=p.bytes_done)
-        text = _split(p)
+        text = _split(p, self.kind)
         if text and self._split is None:
             self._split = self._progress.add_task("", total=None, kind="split", text=text)
         elif self._split is not None:
             self._progress.update(self._split, text=text)
 
 
-def _split(p: BackupProgress) -> str:
+def _split(p: BackupProgress, kind: str = "backup") -> str:
     if not (p.files_copied or p.files_skipped or p.files_failed):
         return ""
-    text = f"{p.files_copied:,} copied, {p.files_skipped:,} unchanged"
+    copied, skipped = (
+        ("restored", "already there") if kind == "restore" else ("copied", "unchanged")
+    )
+    text = f"{p.files_copied:,} {copied}, {p.files_skipped:,} {skipped}"
     if p.files_failed:
         text += f", {p.files_failed:,} failed"
     return text

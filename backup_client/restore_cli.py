@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.table import Table
 
 from backup_client import cli, urls
@@ -115,18 +116,25 @@ def snapshots(
     if not found:
         out.note(f"no snapshots of {store.container}/{store.prefix} yet")
         return
-    table = Table(title=f"snapshots of {store.container}/{store.prefix}", title_justify="left")
+    table = Table(
+        title=f"snapshots of {store.container}/{store.prefix}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     for name, justify in (
         ("id", "left"),
-        ("time", "left"),
+        ("time (UTC)", "left"),
         ("files", "right"),
         ("bytes", "right"),
         ("added ~changed -deleted", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=name in ("id", "time"))
+        table.add_column(name, justify=justify, no_wrap=True)
     for header in found:
         row = snaps.Row.of(header)
         table.add_row(row.id, row.time, row.files, row.bytes, row.changes)
+    if not out.out.is_terminal:
+        # Piped output is 80 columns wide by default: ids and times would be cut short.
+        out.out.width = max(out.out.width, 120)
     out.out.print(table)
 
 
@@ -158,7 +166,7 @@ def snapshots(
     "--local/--no-local",
     default=False,
     help="If nothing answers at --url, start the local host for the app in this project "
-    "folder (allowing the target's folder as a restore root), and stop it at the end.",
+    "folder (creating TARGET and allowing it as a restore root), and stop it at the end.",
 )
 @cli.progress_option
 @cli.poll_option
@@ -216,13 +224,14 @@ def restore(
     with cli._sigterm_as_interrupt():
         try:
             if local:
-                target_parent = os.path.dirname(os.path.abspath(target))
+                # The host runs here: the target itself becomes its restore root.
+                os.makedirs(body["target"], exist_ok=True)
                 host = ensure_local_host(
                     url,
                     find_app_dir(),
                     None,
                     announce=out.note,
-                    restore_root=target_parent,
+                    restore_root=body["target"],
                 )
                 url = host.url
             with BackupApi(url, code) as api:
@@ -231,7 +240,7 @@ def restore(
                 instance_id, status_url = started.instance_id, started.status_url
                 if not as_json:
                     out.note(f"restore {instance_id} started into {body['target']}")
-                display = ProgressDisplay(out.err, enabled=progress and not as_json)
+                display = ProgressDisplay(out.err, enabled=progress and not as_json, kind="restore")
                 with display:
                     final = follow(
                         api,

@@ -93,7 +93,7 @@ class Row:
             text += f"  ({header.failed:,} failed)"
         return cls(
             header.run_id,
-            ended.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            ended.strftime("%Y-%m-%d %H:%M:%S"),
             f"{header.files:,}",
             format_bytes(header.bytes),
             text,

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from sitebackup.paths import containing_root
 from sitebackup.restore.names import NameRefused, is_temp_name
+from sitebackup.settings import RESTORE_ROOTS
 
 _DIR_FLAGS = (
     os.O_RDONLY
@@ -36,8 +37,11 @@ def target_problem(resolved: str, restore_roots: Sequence[str]) -> str | None:
     """Why ``resolved`` (already a real path) may not be a restore target, or None."""
     if not restore_roots:
         return "no restore roots are configured"
-    if containing_root(resolved, restore_roots) is None:
+    root = containing_root(resolved, restore_roots)
+    if root is None:
         return "the target is outside the restore roots"
+    if not os.path.isdir(root):
+        return f"its restore root {root!r} does not exist (create it, or fix {RESTORE_ROOTS})"
     if os.path.lexists(resolved) and not os.path.isdir(resolved):
         return "the target exists and is not a folder"
     return None

@@ -24,6 +24,8 @@ def test_target_must_lie_inside_a_restore_root(root: Path, tmp_path: Path) -> No
     (root / "file").write_text("x")
     assert "not a folder" in target.target_problem(str(root / "file"), (str(root),))
     assert target.target_problem(str(root / "new" / "site"), (str(root),)) is None
+    gone = tmp_path / "gone"
+    assert "does not exist" in target.target_problem(str(gone / "site"), (str(gone),))
 
 
 def test_open_target_creates_it_and_refuses_a_link_swapped_in(root: Path, tmp_path: Path) -> None:
