@@ -219,6 +219,19 @@ def test_the_host_has_no_import_cycle() -> None:
     assert import_cycles(PROJECT, "devhost") == []
 
 
+LONG_MODULE = 420  # lines: "a few hundred at most", with some slack
+
+
+def test_a_long_host_module_says_why() -> None:
+    unexplained = []
+    for path in python_files(PROJECT / "devhost"):
+        text = path.read_text(encoding="utf-8")
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if text.count("\n") > LONG_MODULE and "longer than most modules" not in docstring.lower():
+            unexplained.append(f"{path.relative_to(PROJECT)}: {text.count(chr(10))} lines")
+    assert unexplained == [], "split these or say why in the docstring ('Longer than most...')"
+
+
 def test_the_rules_see_the_real_packages() -> None:
     # Guards against a rule that passes because it matches nothing.
     modules = {module_name(PROJECT, p, set()) for p in python_files(PROJECT / "devhost")}
