@@ -22,6 +22,7 @@ from backup_client.errors import (
     InstanceNotFound,
 )
 from backup_client.progress import Snapshot
+from sitebackup import children
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ USER_AGENT = "site-backup"
 # (connect, read) seconds: a host that accepts but never answers must not hang the client.
 DEFAULT_TIMEOUT = (5.0, 60.0)
 _MESSAGE_LIMIT = 2000
+ACTIVE_STATUSES = "Running,Pending,Suspended,ContinuedAsNew"
 
 
 def _decode(body: bytes) -> Any:
@@ -291,3 +293,72 @@ class BackupApi:
             response.status_code,
             answer,
         )
+
+    # ---- partitions (sub-orchestrations) ------------------------------------------------
+
+    def partitions(self, instance: str, statuses: str | None = None) -> list[Mapping[str, Any]]:
+        """The partition instances of a backup or restore (ids ``<id>:p<n>``), every page.
+
+        ``statuses``: a comma-separated ``runtimeStatus`` filter, or None for all.
+        """
+        status_url = self.status_url(instance)
+        parent_id = urls.instance_id_from_status_url(status_url) or instance
+        url = urls.instances_query_url(
+            status_url,
+            instanceIdPrefix=children.prefix_of(parent_id),
+            runtimeStatus=statuses,
+            showInput="false",
+            top="500",
+        )
+        found: list[Mapping[str, Any]] = []
+        token = ""
+        while True:
+            headers = {"x-ms-continuation-token": token} if token else {}
+            response = self._request("GET", url, headers=headers)
+            answer = _decode(response.content)
+            if response.status_code != 200 or not isinstance(answer, list):
+                raise ApiError(
+                    error_message(response.status_code, response.reason, answer, "instance query"),
+                    response.status_code,
+                    answer,
+                )
+            found.extend(item for item in answer if isinstance(item, Mapping))
+            token = response.headers.get("x-ms-continuation-token") or ""
+            if not token or not answer:
+                return found
+
+    def terminate_partitions(self, instance: str, reason: str) -> int:
+        """Terminate every partition of ``instance`` still active; how many were asked to stop.
+
+        The extension does not pass a terminate on to sub-orchestrations, so the client does.
+        """
+        asked = 0
+        for item in self.partitions(instance, ACTIVE_STATUSES):
+            child = item.get("instanceId")
+            if isinstance(child, str) and self.terminate(child, reason) in (200, 202):
+                asked += 1
+        return asked
+
+    def purge(self, instance: str) -> int:
+        """Delete a finished backup's history and its partitions'; how many instances went."""
+        status_url = self.status_url(instance)
+        deleted = 0
+        for item in self.partitions(instance):
+            child = item.get("instanceId")
+            if isinstance(child, str):
+                deleted += self._purge_one(self.status_url(child))
+        return deleted + self._purge_one(status_url)
+
+    def _purge_one(self, status_url: str) -> int:
+        response = self._request("DELETE", status_url)
+        answer = _decode(response.content)
+        if response.status_code == 404:
+            return 0
+        if response.status_code != 200:
+            raise ApiError(
+                error_message(response.status_code, response.reason, answer, "purge request"),
+                response.status_code,
+                answer,
+            )
+        count = answer.get("instancesDeleted") if isinstance(answer, Mapping) else None
+        return count if isinstance(count, int) else 1

@@ -21,7 +21,7 @@ from rich.console import Console
 from backup_client import dry_run as dry_run_report
 from backup_client import schedule as cron
 from backup_client import urls
-from backup_client.api import BackupApi
+from backup_client.api import ACTIVE_STATUSES, BackupApi
 from backup_client.config import (
     blob_endpoint,
     find_app_dir,
@@ -484,15 +484,18 @@ def status(
 @click.option(
     "--wait/--no-wait",
     default=True,
-    help="Wait (up to --timeout) until the host reports the backup terminated.",
+    help="Wait (up to --timeout) until the backup and every one of its partitions has stopped.",
 )
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait.")
 def terminate(
     instance: str, url: str, code: str | None, reason: str, wait: bool, timeout: float
 ) -> None:
-    """Stop a running backup. INSTANCE is its id or its status URL.
+    """Stop a running backup (or restore) and its partitions. INSTANCE is its id or status URL.
 
-    Files already copied stay in the container; running copies finish.
+    The host does not pass a terminate on to the partitions (sub-orchestrations), so this
+    command terminates them too and, with --wait, reports once none of them is running: no
+    new copy starts after that, and a copy already running finishes its one file. Files
+    already copied stay in the container.
     """
     out = _Out()
     try:
@@ -501,32 +504,63 @@ def terminate(
             if answer == 410:
                 snapshot = api.get_status(instance).snapshot
                 out.note(f"backup {snapshot.instance_id} already ended: {snapshot.runtime_status}")
-                sys.exit(0)
-            out.note(f"termination of {instance} requested")
+            else:
+                out.note(f"termination of {instance} requested")
+            # Also after a 410: the parent may have been terminated by a caller that left its
+            # partitions running.
+            asked = api.terminate_partitions(instance, reason)
             if not wait:
                 sys.exit(0)
-            snapshot = _wait_terminal(api, instance, timeout)
+            snapshot, asked = _wait_stopped(api, instance, reason, timeout, asked)
     except ClientError as error:
         _fail(out, error)
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
     if snapshot is None:
-        out.note(f"the host has not applied the termination within {timeout:.0f} s")
+        out.note(f"the backup or one of its partitions still runs after {timeout:.0f} s")
         sys.exit(0)
-    summary = Summary(snapshot, snapshot.server_elapsed(), None)
-    print_summary(out.out, summary)
+    if answer != 410 or asked:
+        out.note(f"copying has stopped: the backup and {asked} running partition(s) terminated")
+        summary = Summary(snapshot, snapshot.server_elapsed(), None)
+        print_summary(out.out, summary)
     sys.exit(0)
 
 
-def _wait_terminal(api: BackupApi, instance: str, timeout: float) -> Snapshot | None:
+def _wait_stopped(
+    api: BackupApi, instance: str, reason: str, timeout: float, asked: int
+) -> tuple[Snapshot | None, int]:
+    """Wait until the instance has ended and none of its partitions runs; terminate any
+    partition that the instance started meanwhile (a wave starting as the terminate came)."""
     deadline = time.monotonic() + timeout
     while True:
         snapshot = api.get_status(instance).snapshot
         if snapshot.is_terminal:
-            return snapshot
+            running = api.partitions(instance, ACTIVE_STATUSES)
+            if not running:
+                return snapshot, asked
+            asked += api.terminate_partitions(instance, reason)
         if time.monotonic() >= deadline:
-            return None
+            return None, asked
         time.sleep(0.2)
+
+
+@main.command()
+@click.argument("instance")
+@url_option
+@code_option
+def purge(instance: str, url: str, code: str | None) -> None:
+    """Delete the history of a finished backup (or restore) and of its partitions.
+
+    INSTANCE is its id or status URL. The blobs stay; only the task hub's records go.
+    """
+    out = _Out()
+    try:
+        with BackupApi(url, code) as api:
+            deleted = api.purge(instance)
+    except ClientError as error:
+        _fail(out, error)
+    out.note(f"purged {deleted} instance(s): {instance} and its partitions")
+    sys.exit(0)
 
 
 # --------------------------------------------------------------------------------------

@@ -73,6 +73,15 @@ def terminate_url_from_status_url(status_url: str, reason: str | None = None) ->
     return with_query(url, reason=reason)
 
 
+def instances_query_url(status_url: str, **params: str | None) -> str:
+    """The instance query (``GET .../instances?...``) of the host a status URL points at,
+    keeping its query (task hub, connection, key)."""
+    parts = urlsplit(status_url)
+    path = parts.path.rstrip("/")
+    path = path[: path.rfind("/")] if instance_id_from_status_url(status_url) else path
+    return with_query(urlunsplit(parts._replace(path=path)), **params)
+
+
 def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 

@@ -28,7 +28,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
-from sitebackup import dryrun, function_names, layout, manifest, plan
+from sitebackup import children, dryrun, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import (
@@ -328,6 +328,8 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
                 {**child_input, "index": index}
                 if paged
                 else {**child_input, "index": index, "files": parts[index]},
+                # Derived from ours, so terminating or purging this backup can find it.
+                instance_id=children.partition_id(context.instance_id, index),
             )
             for index in wave
         ]

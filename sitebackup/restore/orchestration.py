@@ -21,7 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
-from sitebackup import function_names, plan
+from sitebackup import children, function_names, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, settle_all
 from sitebackup.restore.download import RESTORED
@@ -136,12 +136,15 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
     context.set_custom_status(custom_status(RESTORING, scope, totals, done))
     halted: str | None = None
     child = job.to_input()
-    for wave in plan.chunks(parts, job.partition_concurrency):
+    for wave in plan.chunks(list(enumerate(parts)), job.partition_concurrency):
         pending = [
             context.call_sub_orchestrator(
-                function_names.RESTORE_PARTITION_ORCHESTRATOR, {"job": child, "slice": part}
+                function_names.RESTORE_PARTITION_ORCHESTRATOR,
+                {"job": child, "slice": part},
+                # Derived from ours, so terminating or purging this restore can find it.
+                instance_id=children.partition_id(context.instance_id, index),
             )
-            for part in wave
+            for index, part in wave
         ]
         while pending:
             yield context.task_any(pending)

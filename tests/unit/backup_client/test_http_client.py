@@ -229,13 +229,24 @@ def test_status_command_follows(server):
 
 
 def test_terminate_command(server):
+    instances = "/runtime/webhooks/durabletask/instances"
+    partition = f"{instances}/{ID}%3Ap00001"
+    running = [{"instanceId": f"{ID}:p00001", "runtimeStatus": "Running"}]
     server.script("POST", f"{STATUS}/terminate", Answer(202, b""))
+    server.script("POST", f"{partition}/terminate", Answer(202, b""))
     server.script("GET", STATUS, Answer(200, status_body(ID, "Terminated", None, "why")))
-    exit_code, out, _ = run_cli("terminate", ID, "--url", server.url, "--reason", "why not")
+    # The first query finds a running partition, the next ones none.
+    server.script("GET", instances, Answer(200, json.dumps(running).encode()), Answer(200, b"[]"))
+    exit_code, out, err = run_cli("terminate", ID, "--url", server.url, "--reason", "why not")
     assert exit_code == 0
     assert f"{ID}  Terminated" in out
+    assert "copying has stopped" in err and "1 running partition" in err
     (request,) = server.requests_to("POST", f"{STATUS}/terminate")
     assert request.query == "reason=why%20not"
+    (request,) = server.requests_to("POST", f"{partition}/terminate")
+    assert request.query == "reason=why%20not"
+    (query, *_) = server.requests_to("GET", instances)
+    assert f"instanceIdPrefix={ID}%3Ap" in query.query
 
     server.script("POST", f"{STATUS}/terminate", Answer(410, b""))
     exit_code, _, err = run_cli("terminate", ID, "--url", server.url)

@@ -81,3 +81,11 @@ def test_redact_hides_only_the_key():
     redacted = urls.redact(url)
     assert "secret" not in redacted
     assert query(redacted) == {"taskHub": ["H"], "code": ["***"]}
+
+
+def test_the_instance_query_keeps_the_status_urls_host_and_query():
+    status = "https://app.example/runtime/webhooks/durabletask/instances/backup-1?taskHub=H&code=k"
+    query = urls.instances_query_url(status, instanceIdPrefix="backup-1:p", top="500")
+    assert query.startswith("https://app.example/runtime/webhooks/durabletask/instances?")
+    assert "taskHub=H" in query and "code=k" in query
+    assert "instanceIdPrefix=backup-1%3Ap" in query and "top=500" in query
