@@ -32,6 +32,7 @@ from sitebackup import children, dryrun, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import (
+    CONFIRMING,
     COPYING,
     DONE,
     LISTING,
@@ -352,6 +353,22 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
             raise _halted(halted)
 
     if paged:
+        # Storage may have lost acknowledged writes (an emulator killed at the wrong
+        # moment): confirm every file of the run by size and MD5 before calling it done.
+        context.set_custom_status(custom_status(CONFIRMING, scope, totals, done))
+        confirmation = yield from _call(
+            context,
+            retry,
+            function_names.CONFIRM_ACTIVITY,
+            {
+                "job": job.descriptor(),
+                "runId": run_id,
+                "partitions": len(parts),
+                "unchangedPages": listing["unchangedPages"],
+            },
+            "cannot confirm the backup in storage",
+        )
+        totals.add_confirmation(confirmation)
         # Written last: a run that stopped before this point leaves no snapshot.
         ended = context.current_utc_datetime
         yield from _call(

@@ -16,8 +16,13 @@ MAX_STATUS_BYTES = 8000
 
 LISTING = "listing"
 COPYING = "copying"
+CONFIRMING = "confirming"
 DONE = "done"
 PRUNING = "pruning"
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def clip(text: Any, limit: int = MAX_TEXT) -> str:
@@ -45,6 +50,8 @@ class Totals:
     bytes_copied: int = 0  # uploaded in this run
     bytes_backed_up: int = 0  # copied + unchanged: what the backup holds after the run
     failed: list[dict[str, str]] = field(default_factory=list)
+    confirmed: int | None = None  # files the post-copy check found in storage (None: not run)
+    lost: int = 0  # files it did not find as copied
 
     def add_failure(self, path: str, listed_size: int, error: str) -> None:
         self.files_done += 1
@@ -76,6 +83,29 @@ class Totals:
             self.bytes_copied += size
         else:
             self.files_skipped += 1
+
+    def add_confirmation(self, confirmation: Any) -> None:
+        """Count the files the post-copy confirmation did not find in storage as failed.
+
+        They were counted as copied (or unchanged) already; they are not in the backup.
+        """
+        if not isinstance(confirmation, dict):
+            return
+        lost = _count(confirmation.get("missing")) + _count(confirmation.get("mismatched"))
+        self.confirmed = _count(confirmation.get("confirmed"))
+        self.lost = lost
+        if not lost:
+            return
+        from_copied = min(lost, self.files_copied)
+        self.files_copied -= from_copied
+        self.files_skipped = max(0, self.files_skipped - (lost - from_copied))
+        self.files_failed += lost
+        self.bytes_backed_up = max(0, self.bytes_backed_up - _count(confirmation.get("lostBytes")))
+        for problem in confirmation.get("problems") or []:
+            if isinstance(problem, dict) and len(self.failed) < MAX_FAILED_LISTED:
+                self.failed.append(
+                    {"path": clip(problem.get("path", "")), "error": clip(problem.get("error", ""))}
+                )
 
     def merge(self, other: Totals) -> None:
         self.files_done += other.files_done
@@ -201,6 +231,11 @@ def custom_status(
         status["runId"] = scope.run_id
     if scope.retention is not None:
         status["retention"] = scope.retention
+    if totals.confirmed is not None:
+        # The post-copy confirmation (sitebackup.confirm): files found in storage as copied,
+        # and files storage did not hold (also counted in filesFailed).
+        status["confirmedInStorage"] = totals.confirmed
+        status["missingFromStorage"] = totals.lost
     return fit(status)
 
 

@@ -55,6 +55,13 @@ class Storage:
             self.server.stop()
             self.server = None
 
+    def kill(self) -> None:
+        """SIGKILL, as an out-of-memory killer or a power cut would: no chance to save."""
+        if self.server is not None:
+            self.server.process.kill()
+            self.server.process.wait()
+            self.server = None
+
     @property
     def connection_string(self) -> str:
         return azurite_launcher.connection_string({"blob": self.port})
