@@ -11,6 +11,7 @@ from typing import Any
 
 import E2_BackupPartition
 import E2_BackupSiteContent
+import E2_ConfirmBackup
 import E2_CopyFileToBlob
 import E2_GetFileList
 import E2_ReadFilePage
@@ -29,6 +30,7 @@ ACTIVITIES: dict[str, Callable[..., Any]] = {
     "E2_ReadFilePage": E2_ReadFilePage.main,
     "E2_WriteStoredPage": E2_WriteStoredPage.main,
     "E2_WriteSnapshot": E2_WriteSnapshot.main,
+    "E2_ConfirmBackup": E2_ConfirmBackup.main,
 }
 
 
