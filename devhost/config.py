@@ -244,3 +244,24 @@ def _hub_name(configured: Any, env: Mapping[str, str]) -> str:
             "a letter, and have length between 3 and 45"
         )
     return name
+
+
+def storage_connection(connection_name: str, environ: Mapping[str, str]) -> str | None:
+    """How the durable storage connection resolves: ``"ok"``, ``"empty"`` or None (missing).
+
+    The extension asks the WebJobs connection resolver for ``<name>`` (``Storage`` means the
+    ``AzureWebJobsStorage`` setting): a non-empty value or an identity-based section
+    (``<setting>__accountName``, ``__blobServiceUri``...) resolves it; a setting that is
+    there but empty does not (``AzureStorageAccountProvider.GetStorageAccountDetails``).
+    """
+    lowered = {key.lower(): value for key, value in environ.items()}
+    found_empty = False
+    for setting in (f"AzureWebJobs{connection_name}", connection_name):
+        key = setting.lower()
+        value = lowered.get(key)
+        if value is not None and value.strip():
+            return "ok"
+        if any(k.startswith(key + "__") and v.strip() for k, v in lowered.items()):
+            return "ok"
+        found_empty = found_empty or value is not None
+    return "empty" if found_empty else None

@@ -66,6 +66,8 @@ class OrchestratorOutcome:
 
     state: Mapping[str, Any] | None
     error: str | None = None
+    # The worker's stack text of the exception the orchestrator raised, if it raised.
+    stack: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ class EpisodeDecision:
     # may hold such completions in the inbox without running an episode until one of them
     # fails, another kind of event arrives, or all of them have completed.
     quiet_ids: frozenset[int] = frozenset()
+    # Failed: the details a parent orchestration receives with SubOrchestrationInstanceFailed.
+    failure_details: str | None = None
 
 
 # --------------------------------------------------------------------------------------

@@ -17,10 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devhost import azurite
-from devhost.config import HostConfig, apply_settings, read_host_json, read_local_settings
+from devhost.config import (
+    HostConfig,
+    apply_settings,
+    read_host_json,
+    read_local_settings,
+    storage_connection,
+)
 from devhost.contracts import HostError
 from devhost.front.http import HostServer, describe_functions
+from devhost.front.timer_triggers import TimerTriggers
 from devhost.functions.app import FunctionApp, load_app
+from devhost.functions.timer_binding import host_time_zone
 from devhost.hub.client import TaskHub
 from devhost.hub.store import Store
 
@@ -73,6 +81,7 @@ class Host:
     hub: TaskHub
     server: HostServer
     azurite: azurite.Azurite | None = None
+    timers: TimerTriggers | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -89,6 +98,8 @@ class Host:
             return
         self._stopped = True
         log.info("Stopping host")
+        if self.timers is not None:
+            await self.timers.stop()
         await self.server.stop_accepting()
         await self.hub.stop(self.settings.stop_grace)
         await asyncio.to_thread(self.app.close, True)
@@ -159,6 +170,7 @@ async def start_host(settings: HostSettings) -> Host:
     os.environ.setdefault("AzureWebJobsScriptRoot", str(app_dir))
     os.environ.setdefault("FUNCTIONS_WORKER_RUNTIME", "python")
     config = read_host_json(app_dir)
+    _check_storage_connection(config)
     port = settings.port if settings.port is not None else local.local_http_port or DEFAULT_PORT
 
     app = await asyncio.to_thread(load_app, app_dir, config)
@@ -178,10 +190,17 @@ async def start_host(settings: HostSettings) -> Host:
         port,
         settings.rpc_port if config.local_rpc_enabled else None,
     )
-    host = Host(settings, config, app, store, hub, server, started_azurite)
+    timers = TimerTriggers(
+        app.timers,
+        invoke=lambda name, info: app.invoke_timer(name, info, server.client_json),
+        statuses=store,
+        zone=host_time_zone(os.environ),
+    )
+    host = Host(settings, config, app, store, hub, server, started_azurite, timers)
     try:
         await hub.start()
         await server.start()
+        await timers.start()
     except BaseException:
         await host.stop()
         raise
@@ -193,6 +212,22 @@ async def start_host(settings: HostSettings) -> Host:
     not_loaded = {**app.broken, **app.skipped, **dict.fromkeys(app.disabled, "disabled")}
     log.info("%s", describe_functions(server.function_lines(), not_loaded))
     return host
+
+
+def _check_storage_connection(config: HostConfig) -> None:
+    resolved = storage_connection(config.connection_name, os.environ)
+    if resolved == "empty":
+        # The extension refuses to start (AzureStorageAccountProvider.GetStorageAccountDetails).
+        raise StartupError(
+            f"Unable to resolve the Azure Storage connection named '{config.connection_name}'."
+        )
+    if resolved is None:
+        log.warning(
+            "No storage connection named '%s' (app setting AzureWebJobs%s): the real host "
+            "would not start; this host keeps the task hub in its state folder.",
+            config.connection_name,
+            config.connection_name,
+        )
 
 
 def write_ready_file(path: Path, host: Host) -> None:

@@ -39,7 +39,7 @@ from devhost.core import history as h
 from devhost.core.actions import ActionError, TaskKind, action_input, action_list, compact_json
 from devhost.core.walk import Ended, Walk, play, quiet_ids
 
-__all__ = ["ReplayError", "decide", "failure_message"]
+__all__ = ["ReplayError", "custom_status_error", "decide", "failure_message"]
 
 _TERMINATED = int(h.EventType.EXECUTION_TERMINATED)
 
@@ -51,6 +51,26 @@ class ReplayError(HostError):
 def failure_message(orchestrator_name: str, error: str) -> str:
     """The extension's wording for a failed orchestrator function."""
     return f"Orchestrator function '{orchestrator_name}' failed: {error}"
+
+
+MAX_CUSTOM_STATUS_KB = 16
+
+
+def custom_status_error(custom_status: str) -> str | None:
+    """Why the extension refuses this custom status JSON text, or None.
+
+    EXT ``DurableOrchestrationContext.SetCustomStatus`` allows 16 KB, measured by
+    ``MessagePayloadDataConverter.Serialize`` as whole KB of the UTF-16 size of the JSON
+    ("String payloads in Azure Storage are encoded in UTF-16"); the ArgumentException fails the
+    orchestration before its actions are replayed (``OutOfProcOrchestrationShim``).
+    """
+    size_kb = len(custom_status.encode("utf-16-le")) // 1024
+    if size_kb <= MAX_CUSTOM_STATUS_KB:
+        return None
+    return (
+        "The UTF-16 size of the JSON-serialized payload must not exceed "
+        f"{MAX_CUSTOM_STATUS_KB:,} KB. The current payload size is {size_kb:,} KB."
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -96,6 +116,7 @@ def _ended(
     event_id: int,
     now: datetime,
     custom_status: str | None,
+    failure_details: str | None = None,
 ) -> EpisodeDecision:
     if status == RuntimeStatus.TERMINATED:
         completed = h.execution_completed(now, event_id, h.OrchestrationStatus.TERMINATED, message)
@@ -108,6 +129,7 @@ def _ended(
         status=status,
         output=output,
         custom_status=custom_status,
+        failure_details=failure_details,
     )
 
 
@@ -173,6 +195,14 @@ def decide(
 
     raw_status = state.get("customStatus")
     custom_status = compact_json(raw_status) if raw_status is not None else None
+    too_big = custom_status_error(custom_status) if custom_status is not None else None
+    if too_big is not None:
+        # The extension's SetCustomStatus throws while the orchestrator function is being
+        # handled, so nothing of this episode is kept, not even the status (id 0: no action
+        # was replayed yet).
+        return _ended(
+            RuntimeStatus.FAILED, failure_message(orchestrator_name, too_big), 0, now, None
+        )
 
     walk: Walk | None = None
     try:
@@ -197,6 +227,7 @@ def decide(
     status = RuntimeStatus.RUNNING
     output: str | None = None
     continue_input: str | None = None
+    failure_details: str | None = None
     error = state.get("error")
     is_done = bool(state.get("isDone"))
     if walk.finished and not walk.open and (error or is_done):
@@ -204,6 +235,9 @@ def decide(
         if error:
             status = RuntimeStatus.FAILED
             message = failure_message(orchestrator_name, str(error))
+            # EXT OutOfProcOrchestrationShim: OrchestrationFailureException details, which
+            # DTFx hands to a parent orchestration.
+            failure_details = f"Message: {error}, StackTrace: {outcome.stack or ''}"
             events.append(
                 h.execution_completed(now, event_id, h.OrchestrationStatus.FAILED, message)
             )
@@ -234,4 +268,5 @@ def decide(
         custom_status=custom_status,
         continue_as_new_input=continue_input,
         quiet_ids=quiet,
+        failure_details=failure_details,
     )

@@ -313,7 +313,9 @@ class ManagementApi:
             return empty_response(404)
         events: list[dict] | None = None
         if show_history and info.runtime_status is not RuntimeStatus.PENDING:
-            events = history_events(await self.hub.get_history(instance_id), show_history_output)
+            events = history_events(
+                await self.hub.get_history(instance_id), show_history_output, show_input
+            )
         payload = status_payload(info, show_input, events)
         status = info.runtime_status
         if status in (

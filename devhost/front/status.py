@@ -103,16 +103,20 @@ def _drop(event: dict, *keys: str) -> None:
         event.pop(key, None)
 
 
-def history_events(events: Iterable[Mapping[str, Any]], show_history_output: bool) -> list[dict]:
+def history_events(
+    events: Iterable[Mapping[str, Any]], show_history_output: bool, show_input: bool = True
+) -> list[dict]:
     """The status API's ``historyEvents`` view of stored wire-shaped events.
 
-    EventType becomes its name; EventId and IsPlayed go; OrchestratorStarted/Completed go;
-    a TaskScheduled / SubOrchestrationInstanceCreated goes once its completion is seen, which
-    gains ``ScheduledTime`` and ``FunctionName``; inputs are never shown; results only with
-    ``show_history_output`` (then parsed as JSON).
+    EXT ``DurableClient.GetDurableOrchestrationStatusAsync``: EventType becomes its name;
+    EventId and IsPlayed go; OrchestratorStarted/Completed go; a TaskScheduled /
+    SubOrchestrationInstanceCreated goes once its completion is seen, which gains
+    ``ScheduledTime``, ``FunctionName`` and (with ``show_input``) the scheduled ``Input``;
+    every ``Input`` (orchestration input, event data, terminate reason) stays unless
+    ``show_input`` is false; results only with ``show_history_output`` (then parsed as JSON).
     """
     items = [dict(e) for e in events]
-    scheduled: dict[str, tuple[int, str | None, Any]] = {}
+    scheduled: dict[str, tuple[int, str | None, Any, Any]] = {}
     removed: set[int] = set()
     for index, item in enumerate(items):
         kind = _event_type_name(item.get("EventType"))
@@ -124,8 +128,9 @@ def history_events(events: Iterable[Mapping[str, Any]], show_history_output: boo
                 index,
                 item.get("Name"),
                 item.get("Timestamp"),
+                item.get("Input"),
             )
-            _drop(item, "Version", "Input")
+            _drop(item, "Version")
         elif kind in (
             "TaskCompleted",
             "TaskFailed",
@@ -137,9 +142,11 @@ def history_events(events: Iterable[Mapping[str, Any]], show_history_output: boo
             )
             found = scheduled.get(f"{prefix}_{item.get('TaskScheduledId')}")
             if found is not None:
-                sched_index, name, when = found
+                sched_index, name, when, scheduled_input = found
                 item["ScheduledTime"] = when
                 item["FunctionName"] = name
+                if show_input:
+                    item["Input"] = scheduled_input
                 removed.add(sched_index)
             _drop(item, "TaskScheduledId")
             if kind in ("TaskCompleted", "SubOrchestrationInstanceCompleted"):
@@ -147,18 +154,18 @@ def history_events(events: Iterable[Mapping[str, Any]], show_history_output: boo
         elif kind == "ExecutionStarted":
             name = item.pop("Name", None)
             item["FunctionName"] = name
-            _drop(item, "OrchestrationInstance", "ParentInstance", "Version", "Tags", "Input")
+            _drop(item, "OrchestrationInstance", "ParentInstance", "Version", "Tags")
         elif kind == "ExecutionCompleted":
             status = item.get("OrchestrationStatus")
             if isinstance(status, int) and 0 <= status < len(ORCHESTRATION_STATUS_NAMES):
                 item["OrchestrationStatus"] = ORCHESTRATION_STATUS_NAMES[status]
             _result(item, show_history_output)
-        elif kind in ("ExecutionTerminated", "EventRaised"):
-            _drop(item, "Input")
         elif kind == "TimerFired":
             _drop(item, "TimerId")
         elif kind in ("OrchestratorStarted", "OrchestratorCompleted"):
             removed.add(index)
+        if not show_input:
+            _drop(item, "Input")
         _drop(item, "EventId", "IsPlayed")
     return [item for index, item in enumerate(items) if index not in removed]
 

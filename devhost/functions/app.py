@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,17 @@ from azure.functions.durable_functions import (
 )
 from azure.functions.http import HttpResponseConverter
 from azure.functions.meta import Datum
+from azure.functions.timer import TimerRequestConverter
 
 from devhost import logs
 from devhost.config import HostConfig
 from devhost.contracts import ActivityOutcome, OrchestratorOutcome
 from devhost.functions.bindings import RETURN, FunctionKind
+from devhost.functions.failure_details import activity_failure_details, worker_stack
 from devhost.functions.loader import CONTEXT_PARAMETER, AppLoadError, LoadedFunction, load_functions
 from devhost.functions.processes import WorkerProcesses, thread_count, worker_process_count
 from devhost.functions.threads import ActivityThreads
+from devhost.functions.timer_binding import TimerOptions
 from devhost.functions.worker import (
     OUT_OF_PROC_MARKER,
     HttpInvocation,
@@ -115,6 +119,15 @@ class FunctionApp:
     def http_functions(self) -> list[LoadedFunction]:
         return [f for f in self.functions.values() if f.kind is FunctionKind.HTTP]
 
+    @property
+    def timers(self) -> list[TimerOptions]:
+        """The timer functions that loaded (a bad schedule puts a function in error)."""
+        return [
+            f.timer
+            for f in self.functions.values()
+            if f.timer is not None and f.error is None and f.main is not None
+        ]
+
     def resolve_name(self, name: str) -> str | None:
         return self._by_lower.get(name.lower())
 
@@ -165,7 +178,11 @@ class FunctionApp:
             _, marker, tail = message.partition(OUT_OF_PROC_MARKER)
             if marker:
                 try:
-                    return OrchestratorOutcome(state_from(tail.strip()))
+                    # The SDK raises its own exception from the user's: the stack shows where
+                    # that one was raised.
+                    raised = error.__cause__ or error
+                    stack = worker_stack(_user_frames(raised.__traceback__))
+                    return OrchestratorOutcome(state_from(tail.strip()), stack=stack)
                 except ValueError:
                     pass  # a tail we cannot read: report the exception itself
             return OrchestratorOutcome(None, error=f"{type(error).__name__}: {message}")
@@ -283,9 +300,7 @@ class FunctionApp:
         try:
             outcome = self._run_sync_activity(function, input_json)
         except BaseException as error:  # noqa: BLE001 - done() must hear of every activity
-            outcome = activity_failure(
-                function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
-            )
+            outcome = _activity_failure(function.name, error)
         with self._local_lock:
             self._local_running -= 1
         done(outcome)
@@ -323,9 +338,7 @@ class FunctionApp:
         if self._closing:
             # Host stopping: the activity must run again, not be recorded as failed.
             return _STOPPING
-        outcome = activity_failure(
-            function.name, f"{type(error).__name__}: {error}", stack_text(error, __file__)
-        )
+        outcome = _activity_failure(function.name, error)
         log.warning("%s", outcome.reason)
         return outcome
 
@@ -388,6 +401,45 @@ class FunctionApp:
             return HttpResult(204)
         return http_result(HttpResponseConverter.encode(response, expected_type=None))
 
+    # ---- timer functions -------------------------------------------------------------
+
+    async def invoke_timer(self, name: str, timer_json: str, client_json: str | None) -> bool:
+        """Run a timerTrigger function with ``func.TimerRequest``; True when it succeeded."""
+        function = self._get(name, FunctionKind.TIMER)
+        if function is None or function.main is None:
+            return False
+        invocation_id = self._ids.next()
+        started = time.perf_counter()
+        reason = f"Timer fired at {datetime.now(UTC).astimezone().isoformat()}"
+        logs.executing(log, logging.INFO, function.name, reason, invocation_id)
+        spec = function.spec
+        try:
+            # The worker decodes the host's TimerInfo JSON with the library's converter.
+            values: dict[str, Any] = {
+                spec.trigger.name: TimerRequestConverter.decode(
+                    Datum(timer_json, "json"), trigger_metadata=None
+                )
+            }
+            for binding in spec.client_bindings:
+                values[binding.name] = DurableClientConverter.decode(
+                    Datum(client_json, "string"), trigger_metadata=None
+                )
+            kwargs = self._kwargs(function, values, invocation_id)
+            await self._call(function, kwargs, self._http())
+        except Exception as error:  # logged like the real host; the schedule goes on
+            logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
+            log.error(
+                "Exception while executing function: Functions.%s. Result: Failure\n"
+                "Exception: %s: %s\nStack: %s",
+                function.name,
+                type(error).__name__,
+                error,
+                stack_text(error, __file__),
+            )
+            return False
+        logs.executed(log, logging.INFO, function.name, True, invocation_id, started)
+        return True
+
     # ---- plumbing --------------------------------------------------------------------
 
     def _kwargs(
@@ -439,6 +491,21 @@ class FunctionApp:
         for pool in (self._activity_pool, self._http_pool):
             if pool is not None:
                 pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _activity_failure(name: str, error: BaseException) -> ActivityOutcome:
+    """TaskFailed as the extension records it: reason and serialised exception details."""
+    message = f"{type(error).__name__}: {error}"
+    stack = worker_stack(_user_frames(error.__traceback__))
+    return activity_failure(name, message, activity_failure_details(message, stack))
+
+
+def _user_frames(tb: Any) -> Any:
+    """The traceback without this module's frames, as the worker's starts at its own."""
+    here = os.path.abspath(__file__)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) == here:
+        tb = tb.tb_next
+    return tb
 
 
 def _decode_activity_input(input_json: str | None) -> Any:

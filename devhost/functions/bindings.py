@@ -30,6 +30,7 @@ class FunctionKind(enum.StrEnum):
     ORCHESTRATOR = "orchestrationTrigger"
     ACTIVITY = "activityTrigger"
     ENTITY = "entityTrigger"
+    TIMER = "timerTrigger"
     UNSUPPORTED = "unsupported"
 
 
@@ -38,6 +39,7 @@ _TRIGGER_KINDS = {
     "orchestrationtrigger": FunctionKind.ORCHESTRATOR,
     "activitytrigger": FunctionKind.ACTIVITY,
     "entitytrigger": FunctionKind.ENTITY,
+    "timertrigger": FunctionKind.TIMER,
 }
 CLIENT_TYPES = frozenset({"durableclient", "orchestrationclient"})
 

@@ -1,18 +1,15 @@
 """Find the app's functions and import their entry points, as the Python worker does.
 
-Modules are imported with the app folder on ``sys.path`` and the function folder's name as the
-module name, so absolute imports of shared packages at the app root work. A broken function is
-reported and the others still load.
+Modules are imported as the Python worker imports them (``imports``: ``__app__.<Folder>``, the
+app root last on ``sys.path``). A broken function is reported and the others still load.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import logging
 import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,10 @@ from devhost.functions.bindings import (
     FunctionSpec,
     read_function_json,
 )
+from devhost.functions.imports import load_function
 from devhost.functions.routes import RouteError, RouteTemplate, parse_route
+from devhost.functions.schedules import ScheduleError
+from devhost.functions.timer_binding import TimerOptions, timer_options
 from devhost.functions.worker import stack_text
 
 __all__ = ["AppContents", "AppLoadError", "LoadedFunction", "load_functions"]
@@ -50,6 +50,7 @@ class LoadedFunction:
     is_async: bool = False
     parameters: frozenset[str] | None = None  # None: signature unknown, pass everything
     route: RouteTemplate | None = None
+    timer: TimerOptions | None = None
 
     @property
     def name(self) -> str:
@@ -108,11 +109,6 @@ def load_functions(
     root = root.resolve()
     if not root.is_dir():
         raise AppLoadError(f"app folder {root} does not exist")
-    root_text = str(root)
-    if root_text not in sys.path:
-        sys.path.insert(0, root_text)
-    importlib.invalidate_caches()
-
     app = AppContents(root=root)
     wanted = {n.lower() for n in config.functions} if config.functions is not None else None
     for folder in _function_folders(root):
@@ -133,11 +129,11 @@ def load_functions(
             app.skipped[spec.name] = reason
             log.warning("Function '%s' skipped: %s", spec.name, reason)
             continue
-        app.functions[spec.name] = _load_function(spec, root)
+        app.functions[spec.name] = _load_function(spec, root, env)
     return app
 
 
-def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
+def _load_function(spec: FunctionSpec, root: Path, env: Mapping[str, str]) -> LoadedFunction:
     function = LoadedFunction(spec)
     unsupported = spec.unsupported_bindings()
     if unsupported:
@@ -148,6 +144,18 @@ def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
             function.route = parse_route(spec.route)
         except RouteError as error:
             function.error = str(error)
+    elif spec.kind is FunctionKind.TIMER:
+        try:
+            function.timer = timer_options(spec.name, spec.trigger.raw, env)
+        except ScheduleError as error:
+            # The host's indexing error, as "func start" and the portal show it.
+            source = "Host" if "does not resolve" in str(error) else "Extensions"
+            function.error = (
+                f"Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.{spec.name}'. "
+                f"Microsoft.Azure.WebJobs.{source}: {error}"
+            )
+            log.error("The '%s' function is in error: %s", spec.name, function.error)
+            return function
     if function.error is None:
         try:
             function.main = _import_entry_point(spec, root)
@@ -162,50 +170,10 @@ def _load_function(spec: FunctionSpec, root: Path) -> LoadedFunction:
     return function
 
 
-def _module_name(spec: FunctionSpec, root: Path) -> str:
-    try:
-        relative = spec.script_file.relative_to(root)
-    except ValueError:
-        raise AppLoadError(f"scriptFile {spec.script_file} is outside the app folder") from None
-    parts = list(relative.with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    if not parts:
-        raise AppLoadError("scriptFile must be inside a function folder")
-    return ".".join(parts)
-
-
-def _forget_foreign_module(name: str, root: Path) -> None:
-    """Drop an already imported module of that name from another app folder.
-
-    One process normally serves one app; tests load several apps that reuse folder names.
-    """
-    top = name.split(".")[0]
-    module = sys.modules.get(top)
-    origin = getattr(module, "__file__", None) or next(
-        iter(getattr(module, "__path__", []) or []), None
-    )
-    if module is None or origin is None:
-        return
-    if not Path(origin).resolve().is_relative_to(root):
-        for loaded in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
-            del sys.modules[loaded]
-
-
 def _import_entry_point(spec: FunctionSpec, root: Path) -> Callable[..., Any]:
     if not spec.script_file.is_file():
         raise FileNotFoundError(f"scriptFile {spec.script_file.name} not found in {spec.name}/")
-    name = _module_name(spec, root)
-    _forget_foreign_module(name, root)
-    module = importlib.import_module(name)
-    main = getattr(module, spec.entry_point, None)
-    if main is None:
-        raise AttributeError(
-            f"entryPoint '{spec.entry_point}' is not defined in {spec.script_file.name}"
-        )
-    if not callable(main):
-        raise TypeError(f"entryPoint '{spec.entry_point}' is not callable")
-    return main
+    return load_function(spec.name, root, spec.script_file, spec.entry_point)
 
 
 def _check_signature(spec: FunctionSpec, main: Callable[..., Any]) -> frozenset[str] | None:

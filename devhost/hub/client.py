@@ -113,16 +113,20 @@ class TaskHub:
 
     async def suspend(self, instance_id: str, reason: str | None) -> None:
         record = self._require_active(instance_id)
+        # EXT DurableClient.SuspendAsync / ResumeAsync (IsOrchestrationSuspendable)
         if record.runtime_status is RuntimeStatus.SUSPENDED:
-            raise InvalidOperation(f"Instance '{instance_id}' is already suspended.")
+            raise InvalidOperation(
+                f"Cannot suspend the orchestration instance {instance_id} because instance is "
+                f"in the {record.runtime_status.value} state."
+            )
         self.dispatcher.send(instance_id, history.execution_suspended(self.clock.now(), reason))
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
         record = self._require_active(instance_id)
         if record.runtime_status is not RuntimeStatus.SUSPENDED:
             raise InvalidOperation(
-                f"Instance '{instance_id}' cannot be resumed: it is "
-                f"{record.runtime_status.value}, not Suspended."
+                f"Cannot resume the orchestration instance {instance_id} because instance is "
+                f"in the {record.runtime_status.value} state."
             )
         self.dispatcher.send(instance_id, history.execution_resumed(self.clock.now(), reason))
 

@@ -387,7 +387,8 @@ class Dispatcher:
             consumed=consumed,
             events=events,
             status=RuntimeStatus.SUSPENDED,
-            output=record.output,
+            # DTFX AzureTableTrackingStore.UpdateStateAsync: the suspend reason is the Output.
+            output=batch.take[0].event.get("Reason"),
             custom_status=record.custom_status,
         )
         if self.store.commit_episode(write) is not None:
@@ -416,6 +417,14 @@ class Dispatcher:
             TimerWrite(t.fire_at, history.timer_fired(now, t.timer_id, t.fire_at))
             for t in decision.timers
         ]
+        output = decision.output
+        if status is RuntimeStatus.RUNNING and new_execution is None:
+            # DTFX AzureTableTrackingStore.UpdateStateAsync: only some events write the
+            # instance's Output; ExecutionResumed writes its reason, the rest keep it.
+            output = record.output
+            for event in episode_events:
+                if event.get("EventType") == EventType.EXECUTION_RESUMED:
+                    output = event.get("Reason")
         write = EpisodeWrite(
             instance_id=instance_id,
             execution_id=execution_id,
@@ -423,7 +432,7 @@ class Dispatcher:
             consumed=consumed,
             events=[*episode_events, *decision.new_events],
             status=status,
-            output=decision.output,
+            output=output,
             custom_status=custom_status,
             activities=decision.activities,
             timers=timers,

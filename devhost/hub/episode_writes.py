@@ -14,7 +14,6 @@ from datetime import datetime
 
 from devhost.contracts import EpisodeDecision, RuntimeStatus, SubOrchestrationWork
 from devhost.core import history
-from devhost.core.history import EventType
 from devhost.hub.records import ChildStart, InstanceRecord, NewExecution, Outgoing
 
 __all__ = ["child_start", "new_execution", "not_before", "parent_notice"]
@@ -85,7 +84,9 @@ def parent_notice(
         reason = decision.output
         if decision.status is RuntimeStatus.FAILED:
             reason = _json_string(decision.output)
-        event = history.sub_orchestration_failed(now, task_id, reason, _failure_details(decision))
+        # DTFX TaskOrchestrationDispatcher.ProcessWorkflowCompletedTaskDecision: the
+        # completion's Details (IncludeDetails is set by the extension); none for Terminated.
+        event = history.sub_orchestration_failed(now, task_id, reason, decision.failure_details)
     return [Outgoing(record.parent_instance_id, record.parent_execution_id, event)]
 
 
@@ -118,14 +119,3 @@ def _json_string(text: str | None) -> str | None:
         if isinstance(value, str):
             return value
     return text
-
-
-def _failure_details(decision: EpisodeDecision) -> str | None:
-    for event in reversed(decision.new_events):
-        if event.get("EventType") == EventType.EXECUTION_COMPLETED:
-            details = event.get("FailureDetails")
-            if isinstance(details, str):
-                return details
-            if isinstance(details, dict):
-                return details.get("StackTrace") or details.get("ErrorMessage")
-    return None

@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS work_items (
     input TEXT,
     PRIMARY KEY (instance_id, execution_id, task_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS schedule_status (
+    function_name TEXT PRIMARY KEY,
+    status TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 INSTANCE_COLUMNS = (
@@ -76,9 +80,15 @@ SQL = {
     "updated_us = ? WHERE instance_id = ? AND execution_id = ?",
     "update_status": "UPDATE instances SET runtime_status = ?, updated_us = ? "
     "WHERE instance_id = ? AND execution_id = ?",
+    # DTFX AzureTableTrackingStore.UpdateStateAsync: the new generation's ExecutionStarted
+    # sets CreatedTime.
     "new_execution": "UPDATE instances SET execution_id = ?, input = ?, runtime_status = ?, "
-    "output = NULL, custom_status = ?, updated_us = ? WHERE instance_id = ? AND execution_id = ?",
+    "output = NULL, custom_status = ?, created_us = ?, updated_us = ? "
+    "WHERE instance_id = ? AND execution_id = ?",
     "delete_instance": "DELETE FROM instances WHERE instance_id = ?",
+    "get_schedule_status": "SELECT status FROM schedule_status WHERE function_name = ?",
+    "put_schedule_status": "INSERT INTO schedule_status (function_name, status) VALUES (?, ?) "
+    "ON CONFLICT (function_name) DO UPDATE SET status = excluded.status",
     "history": "SELECT event FROM history WHERE instance_id = ? ORDER BY seq",
     "history_next_seq": "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?",
     "append_history": "INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)",

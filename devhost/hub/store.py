@@ -35,6 +35,7 @@ from devhost.contracts import (
     InstanceQuery,
     RuntimeStatus,
 )
+from devhost.functions.timer_status import ScheduleStatus
 from devhost.hub.records import (
     ActivityResult,
     DueTimer,
@@ -133,6 +134,15 @@ class Store:
 
     # ---- reads -----------------------------------------------------------------------
 
+    def get_schedule_status(self, function_name: str) -> ScheduleStatus | None:
+        """A timer function's stored schedule status (the timer extension's monitor)."""
+        row = self._db.execute(SQL["get_schedule_status"], (function_name,)).fetchone()
+        return None if row is None else ScheduleStatus.from_json(loads(row[0]))
+
+    def put_schedule_status(self, function_name: str, status: ScheduleStatus) -> None:
+        with self._transaction() as db:
+            db.execute(SQL["put_schedule_status"], (function_name, dumps(status.to_json())))
+
     def get_instance(self, instance_id: str) -> InstanceRecord | None:
         row = self._db.execute(SQL["get_instance"], (instance_id,)).fetchone()
         return instance_record(row) if row is not None else None
@@ -204,9 +214,11 @@ class Store:
             if not self._create_instance(
                 db, instance_id, name, execution_id, input, started_event, now, parent
             ):
+                existing = db.execute(SQL["get_instance"], (instance_id,)).fetchone()
+                # DTFX AzureStorageOrchestrationService.CreateTaskOrchestrationAsync (dedupe
+                # statuses Running, ContinuedAsNew, Pending, Suspended: EXT OverridableStates)
                 raise InstanceExists(
-                    f"An orchestration with instance id '{instance_id}' already exists and is "
-                    "not in a terminal state."
+                    f"An Orchestration instance with the status {existing[3]} already exists."
                 )
         record = self.get_instance(instance_id)
         assert record is not None
@@ -416,7 +428,16 @@ def _start_new_execution(db: sqlite3.Connection, write: EpisodeWrite, now_us: in
     db.execute(SQL["delete_work_items_of_execution"], (iid, old))
     db.execute(
         SQL["new_execution"],
-        (new.execution_id, new.input, write.status.value, write.custom_status, now_us, iid, old),
+        (
+            new.execution_id,
+            new.input,
+            write.status.value,
+            write.custom_status,
+            now_us,
+            now_us,
+            iid,
+            old,
+        ),
     )
     db.execute(SQL["insert_message"], (iid, new.execution_id, now_us, dumps(new.started_event)))
 

@@ -20,9 +20,13 @@ def test_errors_are_logged_with_the_function_and_the_cause(broken_host: HostProc
         "Function 'ImportFails' is in error: ModuleNotFoundError: "
         "No module named 'module_that_does_not_exist'"
     ) in log
-    assert "Function 'MissingMain' is in error: AttributeError: entryPoint 'main'" in log
+    # the worker's message (azure_functions_worker/loader.py load_function)
+    assert (
+        "Function 'MissingMain' is in error: RuntimeError: cannot load function MissingMain: "
+        "function main() is not present in MissingMain/__init__.py"
+    ) in log
     assert "Function 'OrchestratorBroken' is in error: ZeroDivisionError" in log
-    assert "Function 'Scheduled' skipped: the timerTrigger trigger is not supported" in log
+    assert "Scheduled: timerTrigger" in log  # timers run (test_timer_triggers.py)
     assert "Function 'BlobOut' is in error" in log and "not supported by this host" in log
     assert "Function 'Off' is disabled" in log
     assert "Ping: [GET] " in log

@@ -85,7 +85,7 @@ async def _until(predicate, what: str, timeout: float = 20.0) -> None:
 def test_threaded_activities_keep_to_the_slot_limit(tmp_path: Path) -> None:
     app = _app(tmp_path / "app")
     options = app.config.host_options()
-    gate = sys.modules["Gate"]
+    gate = sys.modules["__app__.Gate"]  # the worker's module name
 
     async def scenario() -> None:
         store = Store.open(tmp_path / "state", options.hub_name)
@@ -111,7 +111,7 @@ def test_a_stop_lets_running_threaded_activities_finish_and_records_them(
 ) -> None:
     app = _app(tmp_path / "app")
     options = app.config.host_options()
-    gate = sys.modules["Gate"]
+    gate = sys.modules["__app__.Gate"]  # the worker's module name
     gate.gate.clear()
     gate.entered = 0
 

@@ -97,7 +97,7 @@ def sample_history() -> list[dict]:
 
 
 def test_history_events_transformation() -> None:
-    events = history_events(sample_history(), show_history_output=False)
+    events = history_events(sample_history(), show_history_output=False, show_input=False)
     assert [e["EventType"] for e in events] == [
         "ExecutionStarted",
         "TimerCreated",
@@ -129,6 +129,22 @@ def test_history_events_transformation() -> None:
     assert "Result" not in done
 
 
+def test_history_events_keep_inputs_unless_show_input_is_false() -> None:
+    # EXT DurableClient.GetDurableOrchestrationStatusAsync removes Input only without showInput
+    events = {e["EventType"]: e for e in history_events(sample_history(), False)}
+    originals = {e["EventType"]: e for e in sample_history()}
+    for name, number in (
+        ("ExecutionStarted", h.EventType.EXECUTION_STARTED),
+        ("EventRaised", h.EventType.EVENT_RAISED),
+        ("ExecutionTerminated", h.EventType.EXECUTION_TERMINATED),
+    ):
+        assert "Input" in originals[number]
+        assert events[name]["Input"] == originals[number]["Input"]
+    assert events["ExecutionTerminated"]["Input"] == "enough"
+    # a completion shows what its scheduling event held
+    assert events["TaskCompleted"]["Input"] == '"Tokyo"'
+
+
 def test_history_events_with_output_parse_results() -> None:
     events = history_events(sample_history(), show_history_output=True)
     completed = next(e for e in events if e["EventType"] == "TaskCompleted")
@@ -149,4 +165,4 @@ def test_unmatched_scheduling_events_stay() -> None:
         show_history_output=True,
     )
     assert [e["EventType"] for e in events] == ["ExecutionStarted", "TaskScheduled"]
-    assert events[1]["Name"] == "Pending" and "Input" not in events[1]
+    assert events[1]["Name"] == "Pending" and events[1]["Input"] is None

@@ -33,7 +33,7 @@ def test_trigger_kinds_and_client_bindings() -> None:
         "orchestrationTrigger": FunctionKind.ORCHESTRATOR,
         "activityTrigger": FunctionKind.ACTIVITY,
         "entityTrigger": FunctionKind.ENTITY,
-        "timerTrigger": FunctionKind.UNSUPPORTED,
+        "timerTrigger": FunctionKind.TIMER,
         "queueTrigger": FunctionKind.UNSUPPORTED,
     }
     for trigger, kind in kinds.items():

@@ -1,0 +1,1 @@
+"""Shared code at the app root, imported by the functions in each of the worker's styles."""
