@@ -149,10 +149,9 @@ def _load_function(spec: FunctionSpec, root: Path, env: Mapping[str, str]) -> Lo
             function.timer = timer_options(spec.name, spec.trigger.raw, env)
         except ScheduleError as error:
             # The host's indexing error, as "func start" and the portal show it.
-            source = "Host" if "does not resolve" in str(error) else "Extensions"
             function.error = (
                 f"Microsoft.Azure.WebJobs.Host: Error indexing method 'Functions.{spec.name}'. "
-                f"Microsoft.Azure.WebJobs.{source}: {error}"
+                f"{error.source}: {error}"
             )
             log.error("The '%s' function is in error: %s", spec.name, function.error)
             return function

@@ -37,6 +37,7 @@ __all__ = [
     "CronSchedule",
     "Schedule",
     "ScheduleError",
+    "SettingReferenceError",
     "parse_schedule",
     "parse_timespan",
     "resolve_settings",
@@ -45,6 +46,15 @@ __all__ = [
 
 class ScheduleError(HostError):
     """A schedule the real host would not accept; the message is the host's."""
+
+    # The assembly the real host names before the message (the exception's Source).
+    source = "Microsoft.Azure.WebJobs.Extensions"
+
+
+class SettingReferenceError(ScheduleError):
+    """A ``%Name%`` reference that cannot be resolved (WebJobs ``NameResolverExtensions``)."""
+
+    source = "Microsoft.Azure.WebJobs.Host"
 
 
 class Schedule(Protocol):
@@ -63,7 +73,8 @@ class Schedule(Protocol):
 
 
 def resolve_settings(expression: str, environ: Mapping[str, str]) -> str:
-    """Replace every ``%Name%`` by its app setting (``ResolveWholeString``).
+    """Replace every ``%Name%`` by its app setting (WebJobs ``ResolveWholeString``, same
+    messages).
 
     A setting name with ``:`` is read from the environment variable with ``__``, the way
     .NET configuration maps hierarchical names.
@@ -80,7 +91,7 @@ def resolve_settings(expression: str, environ: Mapping[str, str]) -> str:
         name = expression[start + 1 : end]
         value = _setting(name, environ)
         if value is None:
-            raise ScheduleError(f"'%{name}%' does not resolve to a value.")
+            raise SettingReferenceError(f"'%{name}%' does not resolve to a value.")
         parts.append(expression[position:start])
         parts.append(value)
         position = end + 1

@@ -159,6 +159,10 @@ def test_settings_are_resolved_first() -> None:
     with pytest.raises(ScheduleError) as caught:
         parse_schedule("%MISSING_SCHEDULE%", env)
     assert str(caught.value) == "'%MISSING_SCHEDULE%' does not resolve to a value."
+    assert caught.value.source == "Microsoft.Azure.WebJobs.Host"
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule("0 0 %HOUR * * *", env)
+    assert str(caught.value) == "The '%' at position 4 does not have a closing '%'"
 
 
 def test_frequency_turns_the_monitor_off_only_below_a_minute() -> None:
