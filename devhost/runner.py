@@ -196,6 +196,7 @@ async def start_host(settings: HostSettings) -> Host:
         statuses=store,
         zone=host_time_zone(os.environ),
     )
+    server.run_timer = timers.run_now
     host = Host(settings, config, app, store, hub, server, started_azurite, timers)
     try:
         await hub.start()

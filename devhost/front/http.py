@@ -9,11 +9,12 @@ Two listeners, as under the real host: the public one (default ``127.0.0.1:7071`
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import re
 import socket
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -131,6 +132,8 @@ class HostServer:
     url: str = ""
     rpc_base_url: str | None = None
     client_json: str = ""
+    # Runs a timer function at once (the admin API); set when the host has timers.
+    run_timer: Callable[[str], bool] | None = None
     api: ManagementApi = field(init=False)
     _routes: RouteTable[str] = field(init=False)
     _runners: list[web.AppRunner] = field(default_factory=list)
@@ -201,6 +204,7 @@ class HostServer:
     def _public_app(self) -> web.Application:
         application = web.Application(client_max_size=MAX_TRIGGER_BODY)
         application.router.add_route("*", WEBHOOK_PATH + "{tail:(/.*)?}", self._management)
+        application.router.add_route("POST", "/admin/functions/{name}", self._admin_invoke)
         application.router.add_route("*", "/{tail:.*}", self._trigger)
         return application
 
@@ -211,6 +215,32 @@ class HostServer:
         # authority; answering them here too keeps them usable on this port.
         application.router.add_route("*", WEBHOOK_PATH + "{tail:(/.*)?}", self._management)
         return application
+
+    async def _admin_invoke(self, request: web.Request) -> web.StreamResponse:
+        """``POST /admin/functions/{name}``: run a non-HTTP function now, as ``func start``
+        does (the Functions host's ``AdminController.Invoke``: a JSON body ``{"input": ...}``,
+        202 once the run is under way, 404 for an unknown function). Timer functions only."""
+        name = request.match_info["name"]
+        try:
+            body = json.loads(await request.read() or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.json_response(
+                {"error": 'the body must be a JSON object such as {"input": ""}'}, status=400
+            )
+        resolved = self.app.resolve_name(name)
+        if resolved is None:
+            return web.Response(status=404)
+        if self.run_timer is None or not self.run_timer(resolved):
+            return web.json_response(
+                {
+                    "error": f"'{resolved}' is not a timer function that loaded: this host runs "
+                    "only timer functions through the admin API"
+                },
+                status=400,
+            )
+        return web.Response(status=202)
 
     async def _management(self, request: web.Request) -> web.StreamResponse:
         return await self.api.handle(request, request.match_info.get("tail", ""))

@@ -84,6 +84,25 @@ class TimerTriggers:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
+    def names(self) -> frozenset[str]:
+        return frozenset(timer.name.lower() for timer in self.timers)
+
+    def run_now(self, name: str) -> bool:
+        """Run a timer function once, off schedule (the admin API's manual run).
+
+        ``TimerTriggerBinding.BindAsync`` builds the TimerInfo of a manual run from the stored
+        status, not past due, and the run does not change the schedule status.
+        """
+        timer = next((t for t in self.timers if t.name.lower() == name.lower()), None)
+        if timer is None:
+            return False
+        status = self.statuses.get_schedule_status(timer.name) if timer.use_monitor else None
+        info = timer_info_json(timer.schedule, status, False, self.zone)
+        run = asyncio.ensure_future(self._invoke(timer.name, info))
+        self._running.add(run)
+        run.add_done_callback(self._running.discard)
+        return True
+
     def _startup_status(self, timer: TimerOptions) -> tuple[ScheduleStatus, bool]:
         now = self.now()
         log.info(

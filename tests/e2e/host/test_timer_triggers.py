@@ -130,3 +130,22 @@ def test_a_missed_occurrence_runs_once_at_the_next_start_as_past_due(tmp_path: P
     finally:
         if host.running:
             host.stop()
+
+
+def test_the_admin_api_runs_a_timer_function_now(timers_host: HostProcess) -> None:
+    # Functions host AdminController.Invoke (what "Manually run a non HTTP-triggered
+    # function" describes): 202, the run uses the stored status and is not past due.
+    before = len(wait_for_records(timers_host, "startup", 1))
+    answer = timers_host.request(
+        "POST", "/admin/functions/startup", '{"input": ""}', {"Content-Type": "application/json"}
+    )
+    assert answer.status == 202
+    runs = wait_for_records(timers_host, "startup", before + 1)
+    assert runs[-1]["output"]["past_due"] is False
+    assert (
+        runs[-1]["output"]["schedule_status"]["Next"]
+        == (runs[0]["output"]["schedule_status"]["Next"])
+    )
+    assert timers_host.request("POST", "/admin/functions/Missing", "{}").status == 404
+    assert timers_host.request("POST", "/admin/functions/Ping", "{}").status == 400
+    assert timers_host.request("POST", "/admin/functions/Startup", "not json").status == 400
