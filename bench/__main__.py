@@ -50,10 +50,11 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--quick", is_flag=True, help="A smoke run: every scenario in miniature.")
 @click.option(
     "--scenarios",
-    default="A,B,C,D,engine,restore",
+    default="A,B,C,D,S,engine,restore",
     show_default=True,
     help="Which to run, comma-separated: A (2,000 x 16 KiB), B (200 x 1 MiB), "
-    "C (2 x 256 MiB), D (scaling 1k/5k/20k files), engine (no-op fan-outs), restore "
+    "C (2 x 256 MiB), D (scaling 1k/5k/20k files), S (scale: 1k/5k/100k files of 1 KiB, "
+    "host memory and the parent's history size), engine (no-op fan-outs), restore "
     "(trees A, B, C restored against a plain download).",
 )
 @click.option(

@@ -6,6 +6,7 @@ down, and the host's peak memory is that of one backup.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -17,7 +18,7 @@ from typing import Any
 
 from bench import BenchError
 from bench.host import Host, running_host
-from bench.httpapi import start_orchestration, wait_until_done
+from bench.httpapi import request, start_orchestration, wait_until_done
 from bench.monitor import Monitor, Usage
 from bench.results import OURS, RERUN, MiB, Row
 from bench.storage import PROJECT_DIR, container_name, fresh_azurite
@@ -33,6 +34,7 @@ class BackupRun:
     seconds: float
     status: dict[str, Any]
     usage: Usage
+    history_bytes: int | None = None  # the parent orchestration's history, when asked for
 
     @property
     def peak_rss_mib(self) -> float:
@@ -99,6 +101,20 @@ def check_rerun(tree: Tree, status: Mapping[str, Any]) -> None:
         )
 
 
+def parent_history_bytes(host: Host, instance_id: str) -> int:
+    """The size of the backup orchestration's own history (JSON, with the events' inputs and
+    results): what every episode of the parent loads and replays."""
+    url = (
+        f"{host.url}/runtime/webhooks/durabletask/instances/{instance_id}"
+        "?showHistory=true&showHistoryOutput=true&showInput=true"
+    )
+    answer = request("GET", url)
+    history = (answer.json() or {}).get("historyEvents") if answer.status == 200 else None
+    if not isinstance(history, list):
+        raise BenchError(f"GET {url} answered {answer.status} without a history")
+    return len(json.dumps(history, separators=(",", ":")).encode("utf-8"))
+
+
 def _host_env(connection_string: str, tree: Tree) -> dict[str, str]:
     return {
         "AzureWebJobsStorage": connection_string,
@@ -114,7 +130,13 @@ def _fresh_dir(path: Path) -> Path:
 
 
 def measured_backups(
-    workdir: Path, tree: Tree, warmup: Tree, rerun: bool, timeout: float, run_no: int
+    workdir: Path,
+    tree: Tree,
+    warmup: Tree,
+    rerun: bool,
+    timeout: float,
+    run_no: int,
+    history: bool = False,
 ) -> list[BackupRun]:
     """One backup on a fresh Azurite and host; with ``rerun``, a second one into the same
     container on the unchanged tree.
@@ -140,7 +162,8 @@ def measured_backups(
                 else:
                     _check_complete(tree, status)
                 assert monitor.usage is not None
-                results.append(BackupRun(seconds, status, monitor.usage))
+                size = parent_history_bytes(host, status["instanceId"]) if history else None
+                results.append(BackupRun(seconds, status, monitor.usage, size))
                 log.info(
                     "ours %s%s: %.2f s, host peak %.0f MiB",
                     tree.spec.name,
@@ -162,6 +185,13 @@ def _fill(row: Row, runs: list[BackupRun]) -> Row:
     counters = summary(best.status)
     if counters:
         row.note = ", ".join(f"{SUMMARY_KEYS[k]} {v}" for k, v in counters.items())
+    if best.history_bytes is not None:
+        row.history_bytes = best.history_bytes
+        row.note = ", ".join(
+            part
+            for part in (row.note, f"parent history {best.history_bytes / 1024:,.0f} KiB")
+            if part
+        )
     return row
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from bench import BenchError
 from bench.trees import KiB, MiB, TreeSpec
 
-SCENARIOS = ("A", "B", "C", "D", "engine", "restore")
+SCENARIOS = ("A", "B", "C", "D", "S", "engine", "restore")
 PEER_NAMES = ("rclone", "az")
 
 
@@ -15,6 +15,7 @@ PEER_NAMES = ("rclone", "az")
 class Plan:
     trees: dict[str, TreeSpec]  # "A", "B", "C"
     scaling: tuple[TreeSpec, ...]  # "D" at growing sizes
+    scale: tuple[TreeSpec, ...]  # "S": many 1 KiB files, memory and history as trees grow
     runs: int  # best of
     workers: tuple[int, ...]  # ceiling thread pool sizes to try
     engine_sizes: tuple[int, ...]  # no-op activities in one task_all
@@ -34,6 +35,7 @@ def full_plan() -> Plan:
             "C": TreeSpec("C", 2, 256 * MiB),
         },
         scaling=tuple(TreeSpec(f"D{n // 1000}k", n, 16 * KiB) for n in (1000, 5000, 20000)),
+        scale=tuple(TreeSpec(f"S{n // 1000}k", n, 1 * KiB) for n in (1000, 5000, 100_000)),
         runs=3,
         workers=(8, 16, 32, 64),
         engine_sizes=(1000, 10000),
@@ -51,6 +53,7 @@ def quick_plan() -> Plan:
             "C": TreeSpec("qC", 1, 80 * MiB),
         },
         scaling=(TreeSpec("qD20", 20, 16 * KiB), TreeSpec("qD60", 60, 16 * KiB)),
+        scale=(TreeSpec("qS100", 100, 1 * KiB), TreeSpec("qS300", 300, 1 * KiB)),
         runs=1,
         workers=(16,),
         engine_sizes=(100,),

@@ -46,12 +46,13 @@ class Row:
     ratio: float | None = None  # ours / ceiling on the tree's metric, set by the targets
     episodes: int | None = None  # engine: orchestrator episodes (replays), all instances
     instances: int | None = None  # engine: orchestration instances
+    history_bytes: int | None = None  # scale: the parent orchestration's history, as JSON
     note: str = ""
     error: str | None = None
 
     @property
     def key(self) -> str:
-        size = f"{self.items}" if self.tree in ("D", "engine") else ""
+        size = f"{self.items}" if self.tree in ("D", "S", "engine") else ""
         return f"{self.tree}{size}.{self.kind}"
 
     @property

@@ -130,8 +130,22 @@ def tree_rows(
     return rows
 
 
+def scale_rows(plan: Plan, workdir: Path, tree: Tree, warmup: Tree) -> list[Row]:
+    """Our backup alone (no ceiling, no peer), once: host peak memory, seconds per file and
+    the parent orchestration's history size as the tree grows (issue 16)."""
+    failures = _Failures()
+    runs = failures.attempt(
+        OURS,
+        f"our backup of {tree.spec.name}",
+        lambda: measured_backups(workdir, tree, warmup, False, plan.run_timeout, 0, history=True),
+    )
+    if not runs:
+        return [failures.row("S", tree, OURS)]
+    return ours_rows("S", tree, runs, [])
+
+
 def run_plan(plan: Plan, workdir: Path) -> list[Row]:
-    """Every scenario of ``plan`` in order A, B, C, D, restore, engine; the rows of the
+    """Every scenario of ``plan`` in order A, B, C, D, S, restore, engine; the rows of the
     table."""
     trees_dir = workdir / "trees"
     warmup = ensure_tree(trees_dir, WARMUP_TREE)
@@ -158,6 +172,10 @@ def run_plan(plan: Plan, workdir: Path) -> list[Row]:
         for spec in plan.scaling:
             tree = ensure_tree(trees_dir, spec)
             rows += tree_rows(plan, workdir, "D", tree, warmup, 1, (workers,))
+    if "S" in plan.scenarios:
+        for spec in plan.scale:
+            tree = ensure_tree(trees_dir, spec)
+            rows += scale_rows(plan, workdir, tree, warmup)
     if "restore" in plan.scenarios:
         for label in ("A", "B", "C"):
             tree = ensure_tree(trees_dir, plan.trees[label])

@@ -25,6 +25,9 @@ MIBS_RATIO_BC = 0.9
 RSS_LIMIT_C_MIB = 250.0
 RERUN_SPEEDUP = 5.0
 SCALING_LIMIT = 1.25
+SCALE_RSS_MIB = 200.0  # host peak memory of the largest scale tree (100,000 files)
+SCALE_RSS_GROWTH = 1.3  # ... over the 5,000-file tree's
+SCALE_PER_FILE = 1.1  # seconds per file of the largest over the smallest
 ENGINE_RATE = 2000.0
 PARTITIONED_RSS_MIB = 500.0
 PEER_SPEEDUP = 1.0  # ours strictly faster than every peer measured
@@ -233,6 +236,7 @@ def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
             "x per file",
         )
     )
+    results += scale_targets(rows)
     wide = _by_size(rows, "engine", ENGINE)
     widest = wide[-1] if wide else None
     n = f"{widest.items:,}" if widest else "10,000"
@@ -298,3 +302,49 @@ def restore_targets(rows: Sequence[Row]) -> list[TargetResult]:
         )
     )
     return results
+
+
+def scale_targets(rows: Sequence[Row]) -> list[TargetResult]:
+    """Issue 16: memory flat and work per file steady as the tree grows (tree S)."""
+    scaled = _by_size(rows, "S", OURS)
+    if not scaled:
+        return []
+    small, large = scaled[0], scaled[-1]
+    # The issue compares with the 5,000-file tree; a smaller plan uses the one before the last.
+    middle = next(
+        (r for r in scaled[:-1] if r.items == 5000), scaled[-2] if len(scaled) > 1 else large
+    )
+    growth = None
+    if large.peak_rss_mib and middle.peak_rss_mib and large is not middle:
+        growth = large.peak_rss_mib / middle.peak_rss_mib
+    return [
+        _target(
+            "S.memory",
+            f"scale: host peak memory at {large.items:,} files <= {SCALE_RSS_MIB:.0f} MiB",
+            large,
+            large.peak_rss_mib,
+            "<=",
+            SCALE_RSS_MIB,
+            "MiB",
+        ),
+        _target(
+            "S.memory_growth",
+            f"scale: host peak memory at {large.items:,} files within {SCALE_RSS_GROWTH}x of "
+            f"{middle.items:,} files",
+            large,
+            growth,
+            "<=",
+            SCALE_RSS_GROWTH,
+            "x",
+        ),
+        _target(
+            "S.per_file",
+            f"scale: seconds per file at {large.items:,} within {SCALE_PER_FILE}x of "
+            f"{small.items:,} files",
+            large,
+            scaling(small, large) if large is not small else None,
+            "<=",
+            SCALE_PER_FILE,
+            "x per file",
+        ),
+    ]

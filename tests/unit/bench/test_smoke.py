@@ -13,7 +13,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(330)
+@pytest.mark.timeout(360)
 def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run(
@@ -36,7 +36,7 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
-        timeout=320,
+        timeout=350,
     )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-4000:]}"
     report = json.loads(out.read_text())
@@ -54,6 +54,8 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
         "D20.ours",
         "D60.ceiling",
         "D60.ours",
+        "S100.ours",
+        "S300.ours",
         "engine100.engine",
         "engine400.engine-partitioned",
         "A.restore-ceiling",
@@ -75,13 +77,16 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
         assert rows[key]["cpu_ms_per_item"] > 0, key
     assert "skipped 40" in rows["A.rerun"]["note"]
     assert rows["A.ours"]["ratio"] > 0
+    # The scale rows report the parent's history: counts and page names, no file list.
+    for key in ("S100.ours", "S300.ours"):
+        assert rows[key]["history_bytes"] > 0 and "parent history" in rows[key]["note"], key
     engine = rows["engine100.engine"]
     assert engine["instances"] == 1 and engine["episodes"] >= 1
     partitioned = rows["engine400.engine-partitioned"]
     assert partitioned["instances"] == 5  # the parent and 4 sub-orchestrations
     assert "400 activity runs" in partitioned["note"]
     verdicts = {t["key"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 16  # 12 of the backup and the engine, 4 of the restore
+    assert len(verdicts) == 19  # 12 of the backup and the engine, 3 of scale, 4 of the restore
     assert rows["C.restore"]["ratio"] > 0
     peer_targets = {"A.peers", "B.peers", "C.peers"}
     assert {verdicts[k] for k in peer_targets} == {"not measured"}  # no peer was asked for
