@@ -21,6 +21,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from devhost.contracts import TaskHubProtocol
+from devhost.front.bodies import MAX_DURABLE_BODY
 from devhost.front.management import RPC_PATH, WEBHOOK_PATH, ManagementApi, dumps
 from devhost.functions.app import FunctionApp
 from devhost.functions.bindings import FunctionKind
@@ -30,7 +31,11 @@ from devhost.functions.worker import HttpInvocation
 log = logging.getLogger("devhost.front.http")
 
 MAX_TRIGGER_BODY = 100 * 1024 * 1024  # the Functions host's default request size limit
-MAX_RPC_BODY = 1 << 40  # the extension's RPC listener has no limit
+# The RPC listener carries the durable client's calls, whose bodies are durable inputs: the
+# same limit as the extension's messages (bodies.MAX_DURABLE_BODY), with room for the
+# envelope. The extension's own listener sets none; a host that keeps everything in memory
+# and in its store must.
+MAX_RPC_BODY = MAX_DURABLE_BODY + 64 * 1024
 _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 # A 404 message quotes at most this much of the request path, so it stays small.
 MAX_SHOWN_PATH = 200

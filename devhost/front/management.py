@@ -33,6 +33,7 @@ from devhost.contracts import (
     RuntimeStatus,
     TaskHubProtocol,
 )
+from devhost.front.bodies import BodyTooLarge, read_text
 from devhost.front.queries import (
     query_bool,
     query_datetime,
@@ -157,6 +158,8 @@ class ManagementApi:
             return await self._route(request, [s for s in tail.strip("/").split("/")])
         except HostError as error:
             return host_error_response(error)
+        except BodyTooLarge as error:
+            return error.response
         except asyncio.CancelledError:
             raise
         except Exception as error:  # the SDK needs a JSON answer, always
@@ -237,7 +240,7 @@ class ManagementApi:
             validate_instance_id(instance_id)
         else:
             instance_id = uuid.uuid4().hex
-        body = await request.text()
+        body = await read_text(request)
         input_json: str | None = None
         if body.strip():
             try:
@@ -445,7 +448,7 @@ class ManagementApi:
         await self._existing_running(instance_id)
         if request.content_type.lower() != "application/json":
             return error_response(400, "Only application/json request content is supported")
-        body = await request.text()
+        body = await read_text(request)
         try:
             value = json.loads(body)
         except (ValueError, RecursionError) as error:  # Json.NET stops at depth 64
