@@ -14,6 +14,7 @@ import click
 
 from devhost import logs
 from devhost.contracts import HostError
+from devhost.hub import upkeep
 from devhost.runner import DEFAULT_RPC_PORT, HostSettings, serve
 
 
@@ -69,6 +70,15 @@ from devhost.runner import DEFAULT_RPC_PORT, HostSettings, serve
     help="Never start Azurite, even with UseDevelopmentStorage=true.",
 )
 @click.option(
+    "--retention-days",
+    type=click.IntRange(min=0),
+    default=upkeep.DEFAULT_RETENTION_DAYS,
+    show_default=True,
+    envvar="DEVHOST_RETENTION_DAYS",
+    help="Purge finished instances (Completed, Failed, Terminated) not updated for this many "
+    "days, at start and hourly; 0 keeps everything.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(sorted(logs.LEVELS), case_sensitive=False),
     default="info",
@@ -83,6 +93,7 @@ def cli(
     state_dir: Path | None,
     ready_file: Path | None,
     no_azurite: bool,
+    retention_days: int,
     log_level: str,
 ) -> None:
     """Serve the function app in APP_DIR (default: the current folder)."""
@@ -95,6 +106,7 @@ def cli(
         state_dir=state_dir,
         ready_file=ready_file,
         start_azurite=not no_azurite,
+        retention_days=retention_days,
     ).resolved()
     # The Python worker runs in the app folder: relative paths in the app resolve there.
     if settings.app_dir.is_dir():

@@ -29,6 +29,7 @@ from devhost.front.http import HostServer, describe_functions
 from devhost.front.timer_triggers import TimerTriggers
 from devhost.functions.app import FunctionApp, load_app
 from devhost.functions.timer_binding import host_time_zone
+from devhost.hub import upkeep
 from devhost.hub.client import TaskHub
 from devhost.hub.store import Store
 
@@ -53,6 +54,7 @@ class HostSettings:
     ready_file: Path | None = None
     start_azurite: bool = True
     stop_grace: float = 10.0
+    retention_days: int = upkeep.DEFAULT_RETENTION_DAYS  # 0: the host purges nothing itself
 
     def resolved(self) -> HostSettings:
         app_dir = self.app_dir.expanduser().resolve()
@@ -67,6 +69,7 @@ class HostSettings:
             ready,
             self.start_azurite,
             self.stop_grace,
+            self.retention_days,
         )
 
 
@@ -82,6 +85,7 @@ class Host:
     server: HostServer
     azurite: azurite.Azurite | None = None
     timers: TimerTriggers | None = None
+    upkeep_task: asyncio.Task | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -100,6 +104,10 @@ class Host:
         log.info("Stopping host")
         if self.timers is not None:
             await self.timers.stop()
+        if self.upkeep_task is not None:
+            self.upkeep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.upkeep_task
         await self.server.stop_accepting()
         await self.hub.stop(self.settings.stop_grace)
         await asyncio.to_thread(self.app.close, True)
@@ -182,6 +190,7 @@ async def start_host(settings: HostSettings) -> Host:
         if started_azurite is not None:
             started_azurite.stop()
         raise StartupError(str(error)) from None
+    log.info("%s", upkeep.describe_space(store))
     hub = TaskHub(store, app, config.host_options())
     server = HostServer(
         app,
@@ -210,6 +219,7 @@ async def start_host(settings: HostSettings) -> Host:
             "host.json sets localRpcEndpointEnabled to false: the Python durable client "
             "cannot reach the task hub (rpcBaseUrl is null)"
         )
+    host.upkeep_task = asyncio.create_task(upkeep.retention_loop(store, settings.retention_days))
     not_loaded = {**app.broken, **app.skipped, **dict.fromkeys(app.disabled, "disabled")}
     log.info("%s", describe_functions(server.function_lines(), not_loaded))
     return host

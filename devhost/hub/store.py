@@ -11,7 +11,7 @@ Tables:
 The store is synchronous and meant to be used from one thread (the dispatcher's event loop):
 its transactions are short, and batching keeps their number low.
 
-Longer than most modules (about 450 lines): every transaction lives here, so what each state
+Longer than most modules (about 500 lines): every transaction lives here, so what each state
 change writes together is visible in one place (SQL text is in ``sql``, records in ``records``).
 """
 
@@ -24,6 +24,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -255,7 +256,58 @@ class Store:
             if row is None or RuntimeStatus(row[3]) not in TERMINAL_STATUSES:
                 return 0
             _delete_instance(db, instance_id)
+        self.reclaim_space()
         return 1
+
+    def purge_finished_before(self, cutoff: datetime) -> int:
+        """Delete every terminal instance last updated before ``cutoff`` (hub retention)."""
+        placeholders = ", ".join("?" for _ in _TERMINAL_NAMES)
+        with self._transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    f"SELECT instance_id FROM instances WHERE runtime_status IN ({placeholders}) "
+                    "AND updated_us < ?",
+                    [*_TERMINAL_NAMES, to_micros(cutoff)],
+                )
+            ]
+            for instance_id in ids:
+                _delete_instance(db, instance_id)
+        if ids:
+            self.reclaim_space()
+        return len(ids)
+
+    def space(self) -> HubSpace:
+        """How big the state file is, and how much of it deleted rows left free."""
+        db = self._db
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        instances = db.execute("SELECT COUNT(*) FROM instances").fetchone()[0]
+        return HubSpace(page_size * pages, page_size * free, instances)
+
+    def reclaim_space(self) -> int:
+        """Give free pages back to the file system; the bytes freed.
+
+        A file made since auto_vacuum=INCREMENTAL frees them cheaply; an older file is
+        rewritten once (VACUUM) when at least a quarter of it is free, which also switches
+        it to incremental vacuum for next time.
+        """
+        before = self.space()
+        if before.free_bytes == 0:
+            return 0
+        db = self._db
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            # sqlite3_exec runs the pragma to its end; execute() would free one page per step.
+            db.executescript("PRAGMA incremental_vacuum;")
+        elif before.free_bytes * 4 >= before.file_bytes:
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            db.execute("VACUUM")
+        else:
+            return 0
+        # The WAL holds the moved pages until a checkpoint; truncate it too.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        return max(0, before.file_bytes - self.space().file_bytes)
 
     def purge_many(self, query: InstanceQuery) -> int:
         """Delete every terminal instance the query matches (its top and token are ignored)."""
@@ -274,6 +326,8 @@ class Store:
             ]
             for instance_id in ids:
                 _delete_instance(db, instance_id)
+        if ids:
+            self.reclaim_space()
         return len(ids)
 
     # ---- writes: episodes and activities ---------------------------------------------
@@ -449,9 +503,19 @@ def _delete_instance(db: sqlite3.Connection, instance_id: str) -> None:
     db.execute(SQL["delete_instance"], (instance_id,))
 
 
+@dataclass(frozen=True)
+class HubSpace:
+    file_bytes: int
+    free_bytes: int  # pages deleted rows left, reusable, not yet given back
+    instances: int
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Only takes effect on a new file (before any table): deleted rows' pages can then be
+        # given back to the file system a few at a time instead of by rewriting the file.
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         # WAL + NORMAL: a commit survives the process being killed (it is in the WAL file);
         # only an OS crash could lose the last transactions, which is fine for a dev host.
         db.execute("PRAGMA journal_mode=WAL")
