@@ -85,13 +85,15 @@ def thread_count(default: int, environ: Mapping[str, str] | None = None) -> int:
     )
 
 
-def _serve(root: Path, config: HostConfig, conn: Connection, threads: int) -> None:
+def _serve(root: Path, config: HostConfig, conn: Connection, threads: int, log_level: int) -> None:
     """A child worker: load the app, run the activities sent, send back their outcomes."""
     # Imported here: the child starts from a fresh interpreter (spawn).
+    from devhost import logs
     from devhost.functions.app import load_app
     from devhost.functions.threads import ActivityThreads
 
-    logging.basicConfig(level=logging.WARNING)
+    # The same log lines as the host's own, into the same stream (inherited).
+    logs.configure(log_level)
     app = load_app(root, config)
     pool = ActivityThreads(threads, name="activity")
     sending = threading.Lock()
@@ -123,7 +125,7 @@ class _Child:
         self.conn, child_end = context.Pipe()
         self.process = context.Process(
             target=_serve,
-            args=(root, config, child_end, threads),
+            args=(root, config, child_end, threads, logging.getLogger().getEffectiveLevel()),
             name=f"devhost-worker-{n}",
             daemon=True,
         )
