@@ -10,8 +10,7 @@ from pathlib import Path
 import click
 
 from faults import FaultError
-from faults.crashloop import LoopConfig, RunResult, crash_loop
-from faults.hostlog import PHASES
+from faults.crashloop import ALL_PHASES, LoopConfig, RunResult, crash_loop
 from faults.report import markdown, revision, summary
 
 
@@ -30,7 +29,7 @@ def cli() -> None:
 @click.option(
     "--phase",
     "phases",
-    type=click.Choice(PHASES),
+    type=click.Choice(ALL_PHASES),
     multiple=True,
     help="Phases to aim at, in turn (repeatable).  [default: all]",
 )
@@ -71,7 +70,7 @@ def crash_loop_command(
         files=files,
         max_size=max_size,
         seed=seed,
-        phases=phases or PHASES,
+        phases=phases or ALL_PHASES,
         keep=keep,
     )
     click.echo(f"crash loop: {runs} runs of {files} files, work folder {workdir}")

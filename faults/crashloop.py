@@ -4,7 +4,9 @@ Each run aims at one phase of the backup, in turn:
 - ``listing``: right after the backup starts, while the file list is being made;
 - ``fan-out``: while partitions of copies run (a random number of them finished);
 - ``final``: once every partition has finished, while the parent replays its history and
-  completes.
+  completes;
+- ``storage``: during the copies, SIGKILL Azurite instead of the host (``faults.storagekill``):
+  the backup's post-copy confirmation must report what storage forgot, a re-run repair it.
 The host's log says when a phase is reached; a random delay then picks the moment. After the
 kill the host is started again on the same task hub; the run passes when the backup ends
 Completed with the tree's byte count as output, nothing failed, and every blob holds exactly
@@ -28,12 +30,12 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
-from devhost import azurite as azurite_launcher
 from devhost.child import HostProcess, HostProcessError
 from devhost.poll import TERMINAL
 from faults import FaultError
 from faults.blobcheck import compare, read_blobs
 from faults.hostlog import FAN_OUT, FINAL, LISTING, PHASES, BackupProgress, LogTail
+from faults.storagekill import STORAGE, Storage, judge_killed_run, lost_files
 from faults.trees import build_tree, total_bytes
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ _POLL = 0.001  # the log is read every millisecond while a kill is being aimed
 _STATUS_POLL = 0.05  # the status API, until it has told how many partitions there are
 COPY_STARTED = b"Executing 'Functions.E2_CopyFileToBlob'"
 MAX_AIMS = 3
+ALL_PHASES = (*PHASES, STORAGE)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class LoopConfig:
     files: int = 3000
     max_size: int = 2048
     seed: int = 1
-    phases: Sequence[str] = PHASES
+    phases: Sequence[str] = ALL_PHASES
     run_timeout: float = 300.0
     app_dir: Path = PROJECT_DIR
     keep: bool = False  # keep trees, task hubs and containers of passing runs too
@@ -75,7 +78,7 @@ class KillPlan:
         if progress.partitions_total is None:
             return False
         done = len(progress.partitions_completed)
-        if self.phase == FAN_OUT:
+        if self.phase in (FAN_OUT, STORAGE):
             return done >= int(self.fan_out_fraction * progress.partitions_total)
         return done >= progress.partitions_total
 
@@ -88,7 +91,9 @@ def plan_kill(rng: random.Random, phase: str) -> KillPlan:
         return KillPlan(FAN_OUT, delay=rng.uniform(0.0, 0.4), fan_out_fraction=rng.random() * 0.9)
     if phase == FINAL:
         return KillPlan(FINAL, delay=rng.uniform(0.0, 0.008))
-    raise FaultError(f"unknown phase {phase!r}; known: {', '.join(PHASES)}")
+    if phase == STORAGE:
+        return KillPlan(STORAGE, delay=rng.uniform(0.0, 0.4), fan_out_fraction=rng.random() * 0.7)
+    raise FaultError(f"unknown phase {phase!r}; known: {', '.join(ALL_PHASES)}")
 
 
 @dataclass
@@ -106,6 +111,7 @@ class RunResult:
     aims: int = 1  # backups it took for the kill to land inside one
     seconds_to_kill: float = 0.0
     seconds_to_recover: float = 0.0
+    lost_reported: int = 0  # storage kills: files the confirmation reported lost
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -125,6 +131,8 @@ class RunResult:
             f"kill after {self.seconds_to_kill:5.2f}s, recovered in "
             f"{self.seconds_to_recover:5.2f}s, copies redone {self.copies_redone:>3} -> {verdict}"
         )
+        if self.plan.phase == STORAGE:
+            line += f", storage lost {self.lost_reported} (reported, then repaired)"
         if self.aims > 1:
             line += f" (aimed {self.aims} times)"
         if self.problems:
@@ -154,9 +162,14 @@ def _host_env(connection_string: str, roots: Path) -> dict[str, str]:
 
 
 def _aim(
-    host: HostProcess, tail: LogTail, progress: BackupProgress, plan: KillPlan, status_url: str
+    host: HostProcess,
+    tail: LogTail,
+    progress: BackupProgress,
+    plan: KillPlan,
+    status_url: str,
+    kill: Callable[[], None] | None = None,
 ) -> None:
-    """Follow the log until the plan's moment, then SIGKILL the host."""
+    """Follow the log until the plan's moment, then SIGKILL the host (or call ``kill``)."""
     fire_at: float | None = None
     deadline = time.monotonic() + 120
     next_status = 0.0
@@ -186,7 +199,7 @@ def _aim(
             f"the host died on its own (exit code {host.returncode}) before it was killed; "
             f"log tail:\n{host.log_tail(2000)}"
         )
-    host.kill()
+    (kill or host.kill)()
     for line in tail.lines():  # what the host logged before it died
         progress.feed(line)
 
@@ -223,6 +236,8 @@ def _check_final(result: RunResult, status: dict, files: int) -> None:
         result.problems.append(f"files failed: {json.dumps(custom.get('failed'))[:500]}")
     if custom.get("filesDone") != files:
         result.problems.append(f"filesDone {custom.get('filesDone')} of {files}")
+    if custom.get("missingFromStorage"):
+        result.problems.append(f"storage lacks {custom['missingFromStorage']} copied files")
 
 
 def run_once(
@@ -230,9 +245,10 @@ def run_once(
     config: LoopConfig,
     plan: KillPlan,
     service: BlobServiceClient,
-    connection_string: str,
+    storage: Storage,
 ) -> RunResult:
     """One backup with one kill; returns what happened and every problem found."""
+    connection_string = storage.connection_string
     result = RunResult(index, plan)
     roots = config.workdir / "roots"
     tree = roots / f"site-{index:03d}"
@@ -259,13 +275,23 @@ def run_once(
         started = time.monotonic()
         instance_id, status_url = _start_backup(host, tree, container)
         progress = BackupProgress(instance_id)
-        _aim(host, tail, progress, plan, status_url)
+        killing_storage = plan.phase == STORAGE
+        kill = storage.kill_and_restart if killing_storage else None
+        _aim(host, tail, progress, plan, status_url, kill)
         result.seconds_to_kill = time.monotonic() - started
         result.landed = progress.phase
         result.partitions_done_at_kill = len(progress.partitions_completed)
         result.partitions_total = progress.partitions_total or 0
         restarted = time.monotonic()
-        host.start()
+        if killing_storage:
+            status = host.wait_for_status(instance_id, TERMINAL, timeout=config.run_timeout)
+            lost = lost_files(service, container, tree.name, manifest)
+            problems, result.lost_reported = judge_killed_run(status, lost)
+            result.problems.extend(problems)
+            # The re-run must repair what storage lost.
+            instance_id, _ = _start_backup(host, tree, container)
+        else:
+            host.start()
         status = host.wait_for_status(instance_id, TERMINAL, timeout=config.run_timeout)
         result.seconds_to_recover = time.monotonic() - restarted
         result.copies_run = _count_copies(host.log_path, log_start)
@@ -303,7 +329,7 @@ def _aimed_run(
     config: LoopConfig,
     plan: KillPlan,
     service: BlobServiceClient,
-    connection_string: str,
+    storage: Storage,
 ) -> RunResult:
     """``run_once``, again while the kill came after the backup had already ended.
 
@@ -311,7 +337,7 @@ def _aimed_run(
     the kill past the short final phase.
     """
     for aim in range(1, MAX_AIMS + 1):
-        result = run_once(index, config, plan, service, connection_string)
+        result = run_once(index, config, plan, service, storage)
         result.aims = aim
         if not result.ok or result.landed in PHASES:
             return result
@@ -326,14 +352,12 @@ def crash_loop(config: LoopConfig, on_run: Callable[[RunResult], None] | None = 
     config.workdir.mkdir(parents=True, exist_ok=True)
     loop = LoopResult(config)
     began = time.monotonic()
-    server = azurite_launcher.start(
-        config.workdir / "azurite", services=("blob",), in_memory=False, project_dir=PROJECT_DIR
-    )
+    server = Storage(config.workdir / "azurite", PROJECT_DIR)
     try:
         service = BlobServiceClient.from_connection_string(server.connection_string)
         for index in range(config.runs):
             plan = plan_kill(rng, config.phases[index % len(config.phases)])
-            result = _aimed_run(index, config, plan, service, server.connection_string)
+            result = _aimed_run(index, config, plan, service, server)
             loop.runs.append(result)
             if on_run:
                 on_run(result)

@@ -9,8 +9,7 @@ import time
 import psutil
 
 from bench.meta import git_state
-from faults.crashloop import LoopResult, RunResult
-from faults.hostlog import PHASES
+from faults.crashloop import ALL_PHASES, LoopResult, RunResult
 
 
 def summary(loop: LoopResult) -> str:
@@ -41,7 +40,7 @@ def command_line(loop: LoopResult) -> str:
         f"--max-size {config.max_size}",
         f"--seed {config.seed}",
     ]
-    if tuple(config.phases) != PHASES:
+    if tuple(config.phases) != ALL_PHASES:
         words += [f"--phase {phase}" for phase in config.phases]
     return " ".join(words)
 

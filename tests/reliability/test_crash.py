@@ -1,4 +1,5 @@
-"""The crash loop, short: SIGKILL the host once in each phase of a backup, restart, check.
+"""The crash loop, short: SIGKILL the host once in each phase of a backup, and Azurite once
+during the copies; restart, check (and re-run after the storage kill).
 
 The long run (20 kills) is ``python -m faults crash-loop``; its last result is committed in
 ``faults/RESULTS.md``.
@@ -24,7 +25,7 @@ def test_crash_loop_short_run_loses_nothing(tmp_path: Path) -> None:
         "faults",
         "crash-loop",
         "--runs",
-        "3",
+        "4",
         "--files",
         "1500",
         "--seed",
@@ -37,8 +38,9 @@ def test_crash_loop_short_run_loses_nothing(tmp_path: Path) -> None:
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "runs: 3, failures: 0" in output, output
+    assert "runs: 4, failures: 0" in output, output
     landed = re.findall(r"aimed (\S+)\s+landed (\S+)", output)
-    assert [aimed for aimed, _ in landed] == ["listing", "fan-out", "final"], output
+    assert [aimed for aimed, _ in landed] == ["listing", "fan-out", "final", "storage"], output
     # Each kill hit the backup before it finished (a kill after the end proves nothing).
     assert all(where in ("listing", "fan-out", "final") for _, where in landed), output
+    assert re.search(r"storage lost \d+ \(reported, then repaired\)", output), output
