@@ -250,8 +250,9 @@ class FunctionApp:
         workers = self._worker_processes()
         if workers is not None:
             running, child = workers.least_busy()
-            busier_here = child is not None and running < self._local_running
-            if busier_here and child.send(name, input_json, done):
+            # Ties go to the child: this process also replays orchestrators and runs the loop.
+            to_child = child is not None and running <= self._local_running
+            if to_child and child.send(name, input_json, done):
                 return True
         try:
             pool = self._activities()

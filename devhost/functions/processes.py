@@ -5,8 +5,8 @@ more, at most 10) and spreads invocations over them; each has its own interprete
 own GIL. Here the host's own process is the first worker and runs everything, as before;
 with a count above 1, child processes load the same app and take activities too. Each runs
 them in ``PYTHON_THREADPOOL_THREAD_COUNT`` threads (the activity slots when unset), and an
-activity goes to the worker with the fewest running. Orchestrators and HTTP functions stay
-in the host's process: their replay and state are the task hub's.
+activity goes to the worker with the fewest running (a child on a tie). Orchestrators and
+HTTP functions stay in the host's process: their replay and state are the task hub's.
 
 A child that dies takes its running activities with it: they come back as retryable, so the
 host runs them again, as the real host re-delivers the work of a worker that crashed. A dead
