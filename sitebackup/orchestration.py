@@ -411,7 +411,12 @@ def _prune(context: df.DurableOrchestrationContext, job: Job) -> Generator[Any, 
         "retry": job.to_input()["retry"],
     }
     try:
-        report = yield context.call_sub_orchestrator(function_names.PRUNE_ORCHESTRATOR, prune_input)
+        report = yield context.call_sub_orchestrator(
+            function_names.PRUNE_ORCHESTRATOR,
+            prune_input,
+            # Derived from ours, so terminating or purging this backup can find it.
+            instance_id=children.prune_id(context.instance_id),
+        )
     except Exception as exc:  # the SDK raises a plain Exception for a failed sub-orchestration
         return {"policy": job.retention.describe(), "error": task_error(exc, MAX_HALT_TEXT)}
     report = report if isinstance(report, dict) else {}

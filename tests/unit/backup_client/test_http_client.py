@@ -246,7 +246,7 @@ def test_terminate_command(server):
     (request,) = server.requests_to("POST", f"{partition}/terminate")
     assert request.query == "reason=why%20not"
     (query, *_) = server.requests_to("GET", instances)
-    assert f"instanceIdPrefix={ID}%3Ap" in query.query
+    assert f"instanceIdPrefix={ID}%3A&" in query.query
 
     server.script("POST", f"{STATUS}/terminate", Answer(410, b""))
     exit_code, _, err = run_cli("terminate", ID, "--url", server.url)
