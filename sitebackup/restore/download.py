@@ -204,13 +204,16 @@ def _fetch_ranges(
     source: BlobClient, etag: str, writer: _HashingWriter, size: int, concurrency: int
 ) -> None:
     def get(offset: int) -> bytes:
-        return source.download_blob(
+        ranged = source.download_blob(
             offset=offset,
             length=min(CHUNK, size - offset),
             etag=etag,
             match_condition=MatchConditions.IfNotModified,
             max_concurrency=1,
-        ).readall()
+        )
+        # chunks() hands over the response bodies as they are; readall() would copy each
+        # twice more (through a BytesIO), tripling the memory of every range in flight.
+        return b"".join(ranged.chunks())
 
     offsets = range(writer.written, size, CHUNK)
     if concurrency == 1:
