@@ -103,9 +103,14 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
         try:
             # Storage decides which of two simultaneous starts owns a new destination.
             claim = await asyncio.to_thread(starting.claim_destination, start)
-        except (StorageError, ConfigError) as exc:
+        except ConfigError as exc:
+            log.error("configuration problem: %s", exc)
+            return _json(500, {"error": f"the app is misconfigured: {exc}"})
+        except StorageError as exc:
+            # Nothing starts without its owner record: a storage that cannot be read now
+            # could not take the backup's files either.
             log.error("could not record the owner of the destination: %s", exc)
-            return _json(503, {"error": f"cannot read the backup storage now: {exc}"})
+            return _json(503, {"error": f"cannot record the destination's owner: {exc}"})
         if not claim.owned_by(start.job.root):
             return _owned_elsewhere(start, claim.owner)
         if claim.taken_over_from:

@@ -235,8 +235,16 @@ def test_no_secret_when_the_storage_setting_is_wrong(
     seen: list[tuple[str, str]] = []
     env = _storage_env(host_env, connection)
     with running_host(PROJECT_DIR, tmp_path / "state", env=env) as host:
-        final = _look(host, started(start_backup(host, site, unique_name))[1], seen)
+        # The starter records the destination's owner first, so it refuses at once...
+        refused = start_backup(host, site, unique_name)
+        seen.append(("start answer", refused.body.decode("utf-8", "replace")))
+        # ...and a backup started around it fails in its listing.
+        body = json.dumps({"path": str(site), "container": unique_name})
+        answer = host.request("POST", f"{WEBHOOKS}/orchestrators/E2_BackupSiteContent", body, JSON)
+        final = _look(host, started(answer)[1], seen)
         seen.append(("host log", host.log_path.read_text(errors="replace")))
+    assert refused.status in (500, 503), (refused.status, refused.body[:500])
+    assert expected in refused.body.decode(), refused.body[:500]
     assert final["runtimeStatus"] == "Failed", final
     assert expected in json.dumps(final["output"]), final["output"]
     _assert_no_leaks(seen)
