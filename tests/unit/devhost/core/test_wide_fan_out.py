@@ -1,9 +1,13 @@
-"""The replay core stays linear: a 10,000-wide fan-out is decided in milliseconds."""
+"""A 10,000-wide fan-out: decided whole in one step, and run by the real hub in two episodes.
+
+How fast it is lives in the benchmark's engine rows (``bench/engine.py``), not here: these
+tests check the work done, which is what keeps it linear.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +15,7 @@ import pytest
 from devhost.contracts import OrchestratorOutcome, RuntimeStatus
 from devhost.core import history as h
 from devhost.core.replay import decide
-from tests.support.driver import Driver
+from devhost.testing import StandInApp, memory_hub, wait_finished
 from tests.unit.devhost.core.builders import T0, activity, state, when_all
 
 WIDTH = 10_000
@@ -44,26 +48,15 @@ def _fan_out_history(batches: int) -> list[dict]:
     return history
 
 
-def _timed(fn):
-    best = float("inf")
-    for _ in range(3):  # best of three: the machine is shared
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return result, best
-
-
-def test_first_episode_of_a_wide_fan_out_is_fast():
+def test_the_first_episode_schedules_the_whole_fan_out_and_holds_it_quiet():
     fan = json.dumps(state([when_all(*[activity("Work", str(n)) for n in range(WIDTH)])]))
     history = _fan_out_history(1)[:2]
-    decision, elapsed = _timed(lambda: _decide(history, fan))
-    assert len(decision.activities) == WIDTH
-    assert len(decision.quiet_ids) == WIDTH
-    # About 40 ms on the reference machine.
-    assert elapsed < 0.5, f"first episode of a {WIDTH}-wide fan-out took {elapsed:.3f}s"
+    decision = _decide(history, fan)
+    assert [work.task_id for work in decision.activities] == list(range(WIDTH))
+    assert decision.quiet_ids == frozenset(range(WIDTH))
 
 
-def test_last_episode_of_a_wide_fan_out_is_fast():
+def test_the_last_episode_completes_after_a_hundred_batches():
     fan = json.dumps(
         state(
             [when_all(*[activity("Work", str(n)) for n in range(WIDTH)])],
@@ -72,22 +65,27 @@ def test_last_episode_of_a_wide_fan_out_is_fast():
         )
     )
     history = _fan_out_history(100)
-    decision, elapsed = _timed(lambda: _decide(history, fan))
+    decision = _decide(history, fan)
     assert decision.status == RuntimeStatus.COMPLETED
     assert decision.new_events[0]["EventId"] == WIDTH
-    # About 15 ms on the reference machine.
-    assert elapsed < 0.5, f"replaying {len(history)} events took {elapsed:.3f}s"
+    assert decision.activities == [] and decision.quiet_ids == frozenset()
 
 
 @pytest.mark.slow
-def test_wide_fan_out_through_the_sdk_takes_two_episodes_when_quiet_ids_are_held():
+def test_the_real_hub_runs_a_wide_fan_out_in_two_episodes():
+    """Completions of a task_all the orchestrator is blocked on wait in the inbox until the
+    last one: one episode schedules, one completes, whatever the order they arrive in."""
+
     def fan_out(ctx):
         results = yield ctx.task_all([ctx.call_activity("Work", n) for n in range(WIDTH)])
         return sum(results)
 
-    driver = Driver({"Fan": fan_out}, {"Work": lambda n: n}, hold_quiet=True)
-    instance = driver.instance(driver.start("Fan"))
-    driver.run(activities_per_step=1000)
-    assert instance.status == RuntimeStatus.COMPLETED
-    assert instance.output_value == sum(range(WIDTH))
-    assert instance.episodes == 2
+    async def body() -> None:
+        async with memory_hub(StandInApp({"Fan": fan_out}, {"Work": lambda n: n})) as hub:
+            await hub.start_instance("Fan", "fan", None)
+            info = await wait_finished(hub, "fan", timeout=240)
+            assert info.runtime_status is RuntimeStatus.COMPLETED
+            assert json.loads(info.output) == sum(range(WIDTH))
+            assert hub.episode_counts["fan"] == 2
+
+    asyncio.run(body())
