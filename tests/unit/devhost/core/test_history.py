@@ -210,18 +210,18 @@ def test_the_sdk_reads_the_payload_and_sees_replay_flags():
     assert seen == [("start", True, "in"), ("after A", False, "ok")]
 
 
-def test_payload_is_fast_for_large_histories():
-    import time
-
+def test_payload_of_a_large_history_marks_what_was_played():
     history = [h.orchestrator_started(T0)]
     history.append(h.execution_started(T0, instance_id="i", execution_id="e", name="O", input=None))
     history += [h.task_scheduled(T0, n, "A") for n in range(10_000)]
     history.append(h.orchestrator_completed(T0))
     history.append(h.orchestrator_started(T0))
     history += [h.task_completed(T0, n, str(n)) for n in range(10_000)]
-    started = time.perf_counter()
     payload = h.orchestration_payload(instance_id="i", history=history)
-    elapsed = time.perf_counter() - started
-    assert json.loads(payload)["history"][1]["IsPlayed"] is True
-    # Typically ~15 ms on the reference machine; generous bound for a shared CI runner.
-    assert elapsed < 0.5, f"payload of 20,004 events took {elapsed:.3f}s"
+    events = json.loads(payload)["history"]
+    assert len(events) == len(history) == 20_004
+    # Before the last OrchestratorStarted, ExecutionStarted counts as played (TaskScheduled
+    # never does, as the extension sends it); the new completions after it are not played.
+    assert events[1]["IsPlayed"] is True
+    assert {e["IsPlayed"] for e in events[2:10_002]} == {False}
+    assert [e["IsPlayed"] for e in events[10_004:]] == [False] * 10_000

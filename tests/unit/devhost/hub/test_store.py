@@ -379,18 +379,20 @@ def test_completions_for_another_execution_or_instance_are_dropped(store: Store)
     assert store.visible_messages("i1", T0) == []
 
 
-def test_a_batch_of_ten_thousand_completions_is_one_quick_transaction(store: Store) -> None:
-    import time
-
+def test_a_batch_of_ten_thousand_completions_is_one_transaction(store: Store) -> None:
     start(store)
     first_episode(store, activities=10_000)
     results = [completion(n) for n in range(10_000)]
-    began = time.perf_counter()
-    accepted = store.complete_activities(results, T0)
-    elapsed = time.perf_counter() - began
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        accepted = store.complete_activities(results, T0)
+    finally:
+        store._db.set_trace_callback(None)
     assert len(accepted) == 10_000
     assert store.count_work_items() == 0
-    assert elapsed < 2.0, f"10,000 completions took {elapsed:.2f}s"
+    # How long it takes is the benchmark's business; one BEGIN is what keeps it short.
+    assert sum(s.strip().upper().startswith("BEGIN") for s in statements) == 1
 
 
 # ---- recovery ---------------------------------------------------------------------------
