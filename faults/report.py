@@ -9,7 +9,7 @@ import time
 import psutil
 
 from bench.meta import git_state
-from faults.crashloop import ALL_PHASES, LoopResult, RunResult
+from faults.crashloop import ALL_PHASES, STORAGE, LoopResult, RunResult
 
 
 def summary(loop: LoopResult) -> str:
@@ -51,6 +51,12 @@ def revision() -> str:
     return f"{git.commit} (dirty: {json.dumps(git.dirty)})"
 
 
+HEADER = (
+    "| run | aimed | landed | partitions done | kill at (s) | recovery (s) | copies redone "
+    "| storage lost | result |\n|---:|---|---|---|---:|---:|---:|---:|---|"
+)
+
+
 def markdown(loop: LoopResult, at: str = "") -> str:
     """The record committed as ``faults/RESULTS.md`` after a long run."""
     command = command_line(loop)
@@ -61,7 +67,7 @@ def markdown(loop: LoopResult, at: str = "") -> str:
         f"| {run.index + 1} | {run.plan.phase} | {run.landed} | "
         f"{run.partitions_done_at_kill}/{run.partitions_total} | {run.seconds_to_kill:.2f} | "
         f"{run.seconds_to_recover:.2f} | {run.copies_redone} | "
-        f"{_verdict(run)} |"
+        f"{run.lost_reported if run.plan.phase == STORAGE else ''} | {_verdict(run)} |"
         for run in loop.runs
     )
     return f"""# Crash loop: last long run
@@ -75,10 +81,13 @@ the local host once at the moment aimed at, starts it again on the same task hub
 that the backup ends Completed with the tree's byte count as output, no file failed, and every
 blob holds its file's bytes with a matching Content-MD5. "Landed" is the phase the host's log
 showed when it died; "copies redone" counts copy activities that ran more than once (from the
-host's debug log): the work that was in flight when the host died, nothing more.
+host's debug log): the work that was in flight when the host died, nothing more. A `storage`
+run SIGKILLs Azurite instead, during the copies, and restarts it at once: it passes when the
+backup's post-copy confirmation reported exactly the files storage lost ("storage lost",
+checked by downloading every blob), or the backup failed saying so, and a re-run then stored
+every file exactly (its copies count as redone).
 
-| run | aimed | landed | partitions done | kill at (s) | recovery (s) | copies redone | result |
-|---:|---|---|---|---:|---:|---:|---|
+{HEADER}
 {rows}
 
 Total time: {loop.seconds:.0f} s.
