@@ -60,7 +60,7 @@ def rows(report: Mapping[str, Any]) -> list[Row]:
             "excluded by rules"
             + (f" (+ {_int(excluded.get('dirs')):,} folders)" if excluded.get("dirs") else ""),
             _int(excluded.get("files")),
-            "",
+            format_bytes(_int(excluded.get("bytes"))) if "bytes" in excluded else "",
         ),
     ]
     if _int(other.get("entries")):
@@ -73,19 +73,33 @@ def rows(report: Mapping[str, Any]) -> list[Row]:
     if isinstance(deleted, Mapping):
         since = deleted.get("since")
         why = f"gone since snapshot {since}" if since else "gone since the last snapshot"
-        result.append(Row("deleted", why, _int(deleted.get("files")), ""))
+        size = format_bytes(_int(deleted.get("bytes"))) if "bytes" in deleted else ""
+        result.append(Row("deleted", why, _int(deleted.get("files")), size))
     return result
 
 
+def _files_of(report: Mapping[str, Any], kind: str) -> int:
+    section = {
+        "new": ("copy", "new"),
+        "changed": ("copy", "changed"),
+        "excluded": ("skip", "excluded"),
+        "deleted": ("deleted",),
+    }[kind]
+    counts = _section(report, *section)
+    total = _int(counts.get("files"))
+    return total + (_int(counts.get("dirs")) if kind == "excluded" else 0)
+
+
 def examples(report: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(kind, path) for the first new, changed and deleted files the report names."""
+    """(kind, path) for the first new, changed, excluded and deleted paths the report names,
+    then a line saying how many more there are (the report itself holds a bounded sample)."""
     paths = _section(report, "paths")
     shown: list[tuple[str, str]] = []
-    for kind in ("new", "changed"):
-        items = paths.get(kind)
-        if isinstance(items, list):
-            shown += [(kind, str(item)) for item in items[:PATHS_SHOWN]]
-    deleted = _section(report, "deleted").get("paths")
-    if isinstance(deleted, list):
-        shown += [("deleted", str(item)) for item in deleted[:PATHS_SHOWN]]
+    for kind in ("new", "changed", "excluded", "deleted"):
+        items = _section(report, "deleted").get("paths") if kind == "deleted" else paths.get(kind)
+        if not isinstance(items, list):
+            continue
+        listed = [(kind, str(item)) for item in items[:PATHS_SHOWN]]
+        more = _files_of(report, kind) - len(listed)
+        shown += listed + ([(kind, f"... and {more:,} more")] if listed and more > 0 else [])
     return shown

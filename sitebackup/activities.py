@@ -19,7 +19,7 @@ from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
 from sitebackup.job import Job
-from sitebackup.listing import Listing, list_tree
+from sitebackup.listing import new_listing, walk_tree
 from sitebackup.manifest import ManifestError
 from sitebackup.paths import containing_root, root_problem
 from sitebackup.rootfs import RootDir, open_beneath
@@ -74,9 +74,11 @@ def list_files(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     With a ``runId`` in the input (a backup run), the files to copy and the unchanged ones
     go into pages of that run (``sitebackup.run_pages``) and the result holds only counts:
     ``partitions`` (one copy page each), ``unchangedPages``, ``toCopyCount``/``toCopyBytes``.
-    Without one, nothing is written anywhere and ``files`` lists the files to copy inline
-    (``"new": true`` on those without a blob): the hook for runs that must not write, such
-    as a dry run. Unchanged files are counted in ``unchangedCount``/``unchangedBytes``;
+    Without one, nothing is written anywhere and ``report`` holds the bounded dry-run report
+    (``sitebackup.dryrun``: exact counts per kind, a sample of paths): the hook for runs that
+    must not write. Either way the walk streams through the comparison with the blobs
+    (``sitebackup.rerun``) into pages or counts: no list of the tree is held. Unchanged
+    files are counted in ``unchangedCount``/``unchangedBytes``;
     ``filesTotal`` and ``bytesTotal`` count every listed file.
     """
     env = os.environ if env is None else env
@@ -133,18 +135,36 @@ def _list_open_root(
     else:
         created = storage.ensure_container(container)
         missing = created
-    listing = list_tree(root, job.prefix, rules)
-    if created:
-        # Nothing to compare with: the copies are told so once, by ``newContainer``.
-        sorted_out = rerun.Sorted(to_copy=[entry.to_dict() for entry in listing.files])
-    elif missing:
-        sorted_out = rerun.sort_out(listing.files, {}, job.compare, lambda entry: None)
+    listing = new_listing(root, rules)
+    sorter = rerun.Sorter(
+        None if missing else _blob_cursor(container, job).lookup,
+        job.compare,
+        lambda entry: file_md5(root, entry.path, entry.size, entry.mtime_ns),
+        all_new=missing and not created,
+    )
+    files = walk_tree(root, listing, job.prefix)
+    if run_id is None:
+        tally = dryrun.Tally()
+        tracker, latest = _previous_snapshot(job, meta) if job.dry_run else (None, None)
+        for entry in files:
+            kind, _ = sorter.sort(entry)
+            tally.add(kind, entry.path, entry.size)
+            if tracker is not None:
+                tracker.see(entry.path)
     else:
-        sorted_out = _sort_out(container, root, job, listing)
+        writer = run_pages.ListingWriter(run_pages.store_for(job, env), run_id, job.partition_size)
+        for entry in files:
+            kind, item = sorter.sort(entry)
+            if kind == rerun.UNCHANGED:
+                writer.add_unchanged(item)
+            else:
+                writer.add_copy(item)
+        partitions, unchanged_pages = writer.close()
+    counts = sorter.counts
     log.info(
         "listed %d files (%d bytes) under %r, %d entries skipped, %d files and %d folders "
         "excluded by rules; container %r %s; %d unchanged (%d bytes), %d new, %d to check",
-        len(listing.files),
+        listing.files_total,
         listing.bytes_total,
         root.path,
         listing.skipped_count,
@@ -152,53 +172,83 @@ def _list_open_root(
         listing.rules.excluded_dirs if listing.rules else 0,
         job.container,
         "missing" if missing and not created else "created" if created else "exists",
-        sorted_out.unchanged_count,
-        sorted_out.unchanged_bytes,
-        sorted_out.new_count,
-        len(sorted_out.to_copy) - sorted_out.new_count,
+        counts.unchanged_count,
+        counts.unchanged_bytes,
+        counts.new_count,
+        sorter.to_copy_count - counts.new_count,
     )
     result: dict[str, Any] = {
         "root": listing.root,
-        "filesTotal": len(listing.files),
+        "filesTotal": listing.files_total,
         "bytesTotal": listing.bytes_total,
         "skipped": listing.skipped,
         "skippedCount": listing.skipped_count,
-        "unchangedCount": sorted_out.unchanged_count,
-        "unchangedBytes": sorted_out.unchanged_bytes,
-        "newCount": sorted_out.new_count,
+        "unchangedCount": counts.unchanged_count,
+        "unchangedBytes": counts.unchanged_bytes,
+        "newCount": counts.new_count,
         "containerCreated": created,
         "rules": listing.rules_report(),
         "dryRun": job.dry_run,
         "error": None,
+        "toCopyCount": sorter.to_copy_count,
+        "toCopyBytes": sorter.to_copy_bytes,
     }
     if run_id is None:
-        if job.dry_run:
-            result["deleted"] = _would_delete(job, setup, listing)
-        return {**result, "files": sorted_out.to_copy}
-    partitions, unchanged_pages = run_pages.write_listing(
-        run_pages.store_for(job, env), run_id, sorted_out.to_copy, sorted_out.unchanged, job
-    )
+        # A run that must not write (a dry run): the bounded report, no file list.
+        deleted = _deleted(tracker, latest, job, meta)
+        report = tally.report(
+            job.container, job.prefix, result, listing.excluded, listing.excluded_bytes, deleted
+        )
+        return {**result, "report": report}
     return {
         **result,
         "runId": run_id,
         "partitions": partitions,
         "unchangedPages": unchanged_pages,
-        "toCopyCount": len(sorted_out.to_copy),
-        "toCopyBytes": sum(entry["size"] for entry in sorted_out.to_copy),
     }
 
 
-def _would_delete(job: Job, setup: activity_setup.Setup, listing: Listing) -> dict[str, Any] | None:
-    """What the next snapshot would record as deleted: the newest snapshot's paths that
-    this listing no longer has (None before the destination's first snapshot)."""
-    meta = storage.container_client(setup.service, setup.settings.meta_container)
+def _blob_cursor(container: ContainerClient, job: Job) -> rerun.BlobCursor:
+    """The blobs under the prefix with their metadata, paged as the merge consumes them."""
+    blobs = container.list_blobs(
+        name_starts_with=rerun.name_prefix(job.prefix) or None,
+        include=["metadata"],
+        results_per_page=BLOB_PAGE_SIZE,
+    )
+
+    def pages():
+        try:
+            yield from blobs
+        except AzureError as exc:
+            raise storage.failure(exc, f"listing the blobs in {echo(job.container)}") from None
+
+    return rerun.BlobCursor(pages(), job.prefix)
+
+
+def _previous_snapshot(job: Job, meta: ContainerClient) -> tuple[dryrun.DeletedTracker | None, Any]:
+    """A tracker of the newest snapshot's paths (None before the destination's first)."""
     store = SnapshotStore(meta, job.container, job.prefix)
     latest = next(store.list(), None)
     if latest is None:
-        return None
+        return None, None
     try:
-        previous = (entry.path for entry in store.entries(store.header(latest)))
-        return dryrun.deleted_since(previous, (entry.path for entry in listing.files), latest)
+        return dryrun.DeletedTracker(store.entries(store.header(latest)), latest), latest
+    except ManifestError as exc:
+        log.warning("dry run: cannot read snapshot %s: %s", latest.run_id, exc)
+        return None, (latest, str(exc))
+
+
+def _deleted(tracker, latest, job: Job, meta: ContainerClient) -> dict[str, Any] | None:
+    """What the next snapshot would record as deleted: the newest snapshot's paths that
+    this listing no longer has (None before the destination's first snapshot)."""
+    if latest is None:
+        return None
+    if tracker is None:
+        ref, error = latest
+        return {"files": None, "since": ref.run_id, "error": error, "paths": []}
+    store = SnapshotStore(meta, job.container, job.prefix)
+    try:
+        return tracker.report(store.entries(store.header(latest)))
     except ManifestError as exc:
         log.warning("dry run: cannot read snapshot %s: %s", latest.run_id, exc)
         return {"files": None, "since": latest.run_id, "error": str(exc), "paths": []}
@@ -211,27 +261,6 @@ def rules_for(job: Job, root: RootDir) -> RuleSet:
         ignore_file=read_rules(root.fd) if job.ignore_file else (),
         exclude=job.exclude,
         include=job.include,
-    )
-
-
-def _sort_out(
-    container: ContainerClient, root: RootDir, job: Job, listing: Listing
-) -> rerun.Sorted:
-    """Compare the listing with the blobs under the prefix (one paged List Blobs)."""
-    blobs = container.list_blobs(
-        name_starts_with=rerun.name_prefix(job.prefix) or None,
-        include=["metadata"],
-        results_per_page=BLOB_PAGE_SIZE,
-    )
-    try:
-        stored = rerun.match_blobs(blobs, job.prefix, listing.files)
-    except AzureError as exc:
-        raise storage.failure(exc, f"listing the blobs in {echo(job.container)}") from None
-    return rerun.sort_out(
-        listing.files,
-        stored,
-        job.compare,
-        lambda entry: file_md5(root, entry.path, entry.size, entry.mtime_ns),
     )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskBase, TaskState
 
-from sitebackup import children, dryrun, function_names, layout, manifest, plan
+from sitebackup import children, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
 from sitebackup.job import Job
 from sitebackup.summary import (
@@ -204,6 +204,8 @@ def _listed(listing: Any) -> dict[str, Any]:
         raise BackupError(f"cannot list the files to back up: {listing['error']}")
     if "partitions" in listing:
         keys: tuple[str, ...] = ("partitions", "unchangedPages", "toCopyCount", "toCopyBytes")
+    elif isinstance(listing.get("report"), dict):
+        keys = ("toCopyCount", "toCopyBytes")  # a dry run: the report, no file list
     else:
         _files(listing.get("files"), function_names.LIST_ACTIVITY)
         keys = ()
@@ -256,7 +258,7 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
 
     listing_input = job.listing_input()
     if not job.dry_run:
-        # A dry run writes nothing: without a run id the listing returns the files inline.
+        # A dry run writes nothing: without a run id the listing returns a bounded report.
         listing_input |= {"partitionSize": job.partition_size, "runId": run_id}
     listing = yield from _call(
         context,
@@ -275,6 +277,9 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     if paged:
         parts: list[Any] = [None] * listing["partitions"]
         to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
+    elif "report" in listing:
+        parts = []
+        to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
     else:
         parts = plan.partitions(listing["files"], job.partition_size)
         to_copy_count = len(listing["files"])
@@ -292,10 +297,10 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
         run_id=run_id if paged else "",
     )
     if job.dry_run:
-        deleted = listing.get("deleted")
-        report = dryrun.report(
-            listing, job.container, job.prefix, deleted if isinstance(deleted, dict) else None
-        )
+        # The listing built the bounded report while it walked (``sitebackup.dryrun``).
+        report = listing.get("report")
+        if not isinstance(report, dict):
+            raise BackupError(f"{function_names.LIST_ACTIVITY} returned no dry-run report")
         totals = Totals()
         totals.add_unchanged(unchanged_count, unchanged_bytes)
         context.set_custom_status(custom_status(DONE, scope, totals, 0))

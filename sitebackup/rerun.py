@@ -13,12 +13,25 @@ every file into one of three kinds:
   uploads as before, so a retried or concurrent run stays safe whatever was decided here.
 
 The matching is pure: the blobs come in as an iterable and the file hashing as a function.
+
+Streaming (``BlobCursor`` + ``Sorter``): the walk yields files in blob-name order and List
+Blobs returns blobs in that order too, so the two are merged like sorted lists: memory holds
+one page of the blob listing at a time, whatever the number of files or blobs. A merge can
+only say "no blob" if both sides really are in the same order, so the cursor never claims a
+file is new when it cannot be sure (the file then goes to the copy, which looks the blob up
+itself):
+
+- names with a character at or above U+E000 are left out of the merge, because code-point
+  order (the walk's, UTF-8's) and UTF-16 order (which a service may sort by) differ only
+  there;
+- a blob listed before one that sorts after it, or a file out of order (a folder swapped
+  for a file while the walk ran), stops the "new" claims from there on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sitebackup import metadata
@@ -50,11 +63,8 @@ class BlobLike(Protocol):
 
 @dataclass
 class Sorted:
-    """The files to copy (as activity entries) and what the re-run leaves alone."""
+    """What the re-run leaves alone and what it finds new, counted."""
 
-    to_copy: list[dict[str, Any]] = field(default_factory=list)
-    # The unchanged files as the snapshot lists them (the MD5 is the blob's Content-MD5).
-    unchanged: list[Entry] = field(default_factory=list)
     unchanged_count: int = 0
     unchanged_bytes: int = 0
     new_count: int = 0
@@ -64,60 +74,6 @@ class Sorted:
 def name_prefix(prefix: str) -> str:
     """What every blob name of the backup starts with (``""`` for an empty prefix)."""
     return f"{prefix}/" if prefix else ""
-
-
-def match_blobs(
-    blobs: Iterable[BlobLike], prefix: str, files: Sequence[FileEntry]
-) -> dict[str, bytes]:
-    """For each listed file that has a blob: its Content-MD5 if size and mtime match, else
-    ``MISMATCH``. Keyed by the file's relative path.
-
-    The blobs are consumed as they stream in (the SDK pages them), and only those of listed
-    files are kept, as one short bytes value each, so a 100,000-file tree costs a few MB.
-    """
-    by_path = {entry.path: entry for entry in files}
-    head = name_prefix(prefix)
-    found: dict[str, bytes] = {}
-    for blob in blobs:
-        if not blob.name.startswith(head):
-            continue
-        entry = by_path.get(blob.name[len(head) :])
-        if entry is None:
-            continue
-        md5 = blob.content_settings.content_md5 if blob.content_settings else None
-        same = blob.size == entry.size and metadata.describes(
-            blob.metadata, entry.size, entry.mtime_ns
-        )
-        found[entry.path] = bytes(md5) if same and md5 else MISMATCH
-    return found
-
-
-def sort_out(
-    files: Sequence[FileEntry],
-    stored: dict[str, bytes],
-    compare: str,
-    file_md5: Callable[[FileEntry], bytes | None],
-    hash_budget: int = HASH_BUDGET,
-) -> Sorted:
-    """Sort the listed files (kept in order) by what ``stored`` says of their blobs.
-
-    ``file_md5`` returns a file's MD5, or None when it could not be read still (the copy
-    activity then deals with it and reports why).
-    """
-    result = Sorted()
-    for entry in files:
-        md5 = stored.get(entry.path)
-        if md5 is None:
-            result.new_count += 1
-            result.to_copy.append({**entry.to_dict(), "new": True})
-            continue
-        if md5 and _unchanged(entry, md5, compare, file_md5, result, hash_budget):
-            result.unchanged_count += 1
-            result.unchanged_bytes += entry.size
-            result.unchanged.append(Entry(entry.path, entry.size, entry.mtime_ns, md5))
-            continue
-        result.to_copy.append(entry.to_dict())
-    return result
 
 
 def _unchanged(
@@ -134,3 +90,118 @@ def _unchanged(
         return False
     result.bytes_hashed += entry.size
     return file_md5(entry) == stored_md5
+
+
+# A file whose blob the merge could not rule out: the copy checks it (never "new").
+UNKNOWN = None
+# The merge is sure there is no blob of that name.
+NO_BLOB = object()
+# From here code-point order and UTF-16 order may disagree (see the module docstring).
+_ORDER_SAFE_BELOW = "\ue000"
+
+
+def _order_safe(name: str) -> bool:
+    return max(name, default="") < _ORDER_SAFE_BELOW
+
+
+class BlobCursor:
+    """The blobs under the prefix, consumed in step with files given in blob-name order."""
+
+    def __init__(self, blobs: Iterable[BlobLike], prefix: str) -> None:
+        self._blobs = iter(blobs)
+        self._head = name_prefix(prefix)
+        self._current: BlobLike | None = None
+        self._last_blob = ""
+        self._last_path: str | None = None
+        self.trusted = True
+        self._advance()
+
+    def _advance(self) -> None:
+        for blob in self._blobs:
+            name = blob.name
+            if not name.startswith(self._head) or not _order_safe(name):
+                continue
+            if name < self._last_blob:
+                self.trusted = False
+            self._last_blob = name
+            self._current = blob
+            return
+        self._current = None
+
+    def lookup(self, entry: FileEntry) -> Any:
+        """What the blob of ``entry`` says: its MD5 when size and mtime match, ``MISMATCH``,
+        ``NO_BLOB`` (certainly none), or ``UNKNOWN`` (could not tell)."""
+        path = entry.path
+        if not _order_safe(path):
+            return UNKNOWN
+        if self._last_path is not None and path <= self._last_path:
+            # The walk went backwards (the tree changed under it): the cursor cannot.
+            self.trusted = False
+            return UNKNOWN
+        self._last_path = path
+        name = self._head + path
+        while self._current is not None and self._current.name < name:
+            self._advance()
+        blob = self._current
+        if blob is not None and blob.name == name:
+            self._advance()
+            return describe(blob, entry)
+        return NO_BLOB if self.trusted else UNKNOWN
+
+
+def describe(blob: BlobLike, entry: FileEntry) -> bytes:
+    """The blob's Content-MD5 if its size and metadata describe ``entry``, else MISMATCH."""
+    md5 = blob.content_settings.content_md5 if blob.content_settings else None
+    same = blob.size == entry.size and metadata.describes(blob.metadata, entry.size, entry.mtime_ns)
+    return bytes(md5) if same and md5 else MISMATCH
+
+
+NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
+
+
+class Sorter:
+    """Sorts files one at a time (``sort_out`` for a stream), keeping only the counts.
+
+    ``lookup`` is ``BlobCursor.lookup``, or None when the container was just created (then
+    nothing is marked new: the copies are told once, by ``newContainer``) or, with
+    ``all_new``, when it does not exist (a dry run).
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[FileEntry], Any] | None,
+        compare: str,
+        file_md5: Callable[[FileEntry], bytes | None],
+        *,
+        all_new: bool = False,
+        hash_budget: int = HASH_BUDGET,
+    ) -> None:
+        self.lookup, self.compare, self.file_md5 = lookup, compare, file_md5
+        self.all_new, self.hash_budget = all_new, hash_budget
+        self.counts = Sorted()
+        self.to_copy_count = 0
+        self.to_copy_bytes = 0
+
+    def sort(self, entry: FileEntry) -> tuple[str, dict[str, Any] | Entry]:
+        """(kind, the copy entry for NEW/CHANGED or the snapshot entry for UNCHANGED)."""
+        result = self.counts
+        if self.lookup is None:
+            stored: Any = NO_BLOB if self.all_new else UNKNOWN
+        else:
+            stored = self.lookup(entry)
+        if stored is NO_BLOB:
+            result.new_count += 1
+            self._copying(entry)
+            return NEW, {**entry.to_dict(), "new": True}
+        if stored and _unchanged(
+            entry, stored, self.compare, self.file_md5, result, self.hash_budget
+        ):
+            result.unchanged_count += 1
+            result.unchanged_bytes += entry.size
+            return UNCHANGED, Entry(entry.path, entry.size, entry.mtime_ns, stored)
+        self._copying(entry)
+        return CHANGED, entry.to_dict()
+
+    def _copying(self, entry: FileEntry) -> None:
+        self.to_copy_count += 1
+        self.to_copy_bytes += entry.size

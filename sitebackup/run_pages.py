@@ -48,20 +48,71 @@ def store_for(job: Job, env: Mapping[str, str] | None = None) -> SnapshotStore:
     return SnapshotStore(meta_container(env), job.container, job.prefix)
 
 
-def write_listing(
-    store: SnapshotStore, run_id: str, to_copy: list[dict[str, Any]], unchanged: list[Entry], job
-) -> tuple[int, int]:
-    """Write the copy pages (one per partition) and the unchanged pages; their counts."""
-    store.ensure()
-    parts = plan.partitions(to_copy, job.partition_size)
-    for index, files in enumerate(parts):
-        name = layout.run_page(store.container, store.prefix, run_id, layout.COPY_PAGE, index)
-        store.write_page(name, manifest.encode_lines(files))
-    unchanged_pages = plan.chunks(unchanged, manifest.PAGE_ENTRIES)
-    for index, entries in enumerate(unchanged_pages):
-        name = layout.run_page(store.container, store.prefix, run_id, layout.UNCHANGED_PAGE, index)
-        store.write_page(name, manifest.encode_entries(entries))
-    return len(parts), len(unchanged_pages)
+class ListingWriter:
+    """Writes a run's copy and unchanged pages as the sorted files stream in.
+
+    Unchanged pages are written as each fills (``manifest.PAGE_ENTRIES``). Copy pages are one
+    per partition, and the partition size depends on how many files there are to copy
+    (``plan.partition_size_for``: small trees are cut finer): until that count reaches the
+    point where the size is the maximum anyway, the files to copy are held (at most
+    ``plan.TARGET_PARTITIONS`` partitions' worth); from then on each page is written as it
+    fills. So memory stays bounded by the job's partition size, not the tree, and the pages
+    are exactly what cutting the whole list would give (a re-run listing writes the same).
+    """
+
+    def __init__(self, store: SnapshotStore, run_id: str, max_partition: int) -> None:
+        self.store, self.run_id, self.max_partition = store, run_id, max_partition
+        self._copy: list[dict[str, Any]] = []
+        self._unchanged: list[Entry] = []
+        self._size: int | None = None
+        self.partitions = 0
+        self.unchanged_pages = 0
+        store.ensure()
+
+    def _name(self, kind: str, index: int) -> str:
+        return layout.run_page(self.store.container, self.store.prefix, self.run_id, kind, index)
+
+    def add_copy(self, entry: dict[str, Any]) -> None:
+        self._copy.append(entry)
+        # The size only grows with the count, up to the maximum: once there, it is final.
+        count = len(self._copy)
+        if self._size is None and plan.partition_size_for(count, self.max_partition) == (
+            self.max_partition
+        ):
+            self._size = self.max_partition
+        if self._size is not None:
+            while len(self._copy) >= self._size:
+                self._write_copy(self._copy[: self._size])
+                del self._copy[: self._size]
+
+    def add_unchanged(self, entry: Entry) -> None:
+        self._unchanged.append(entry)
+        if len(self._unchanged) >= manifest.PAGE_ENTRIES:
+            self._write_unchanged()
+
+    def _write_copy(self, files: list[dict[str, Any]]) -> None:
+        self.store.write_page(
+            self._name(layout.COPY_PAGE, self.partitions), manifest.encode_lines(files)
+        )
+        self.partitions += 1
+
+    def _write_unchanged(self) -> None:
+        name = self._name(layout.UNCHANGED_PAGE, self.unchanged_pages)
+        self.store.write_page(name, manifest.encode_entries(self._unchanged))
+        self.unchanged_pages += 1
+        self._unchanged = []
+
+    def close(self) -> tuple[int, int]:
+        """Write what is held; the number of copy pages (partitions) and unchanged pages."""
+        if self._size is None:
+            for files in plan.partitions(self._copy, self.max_partition):
+                self._write_copy(files)
+        elif self._copy:
+            self._write_copy(self._copy)
+        self._copy = []
+        if self._unchanged:
+            self._write_unchanged()
+        return self.partitions, self.unchanged_pages
 
 
 def _job_and_store(value: Any, who: str, env: Mapping[str, str] | None):

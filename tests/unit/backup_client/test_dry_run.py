@@ -37,6 +37,20 @@ def test_examples_name_new_then_changed_paths():
     assert dry_run.examples(REPORT) == [("new", "a"), ("new", "b"), ("new", "c"), ("changed", "d")]
 
 
+def test_examples_say_how_many_paths_are_not_shown():
+    many = [f"p{i}" for i in range(dry_run.PATHS_SHOWN + 5)]
+    report = {
+        **REPORT,
+        "copy": {"new": {"files": 5000, "bytes": 1}, "changed": {"files": 0, "bytes": 0}},
+        "skip": {"excluded": {"files": 2, "dirs": 1, "bytes": 2048}},
+        "paths": {"new": many, "changed": [], "excluded": ["x.log", "y.log", "cache/"]},
+    }
+    shown = dry_run.examples(report)
+    assert shown[dry_run.PATHS_SHOWN] == ("new", f"... and {5000 - dry_run.PATHS_SHOWN:,} more")
+    assert shown[-3:] == [("excluded", "x.log"), ("excluded", "y.log"), ("excluded", "cache/")]
+    assert dry_run.rows(report)[3].cells()[3] == "2.0 KiB"
+
+
 def test_only_a_dry_run_output_is_a_report():
     assert dry_run.is_report(REPORT)
     assert not dry_run.is_report(12345)

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from sitebackup.listing import MAX_SKIPPED_LISTED, list_tree
+from sitebackup.listing import MAX_SKIPPED_LISTED, list_tree, new_listing, walk_tree
+from sitebackup.rootfs import RootDir
 from sitebackup.rules import RuleSet
 
 
@@ -175,3 +176,27 @@ def test_without_rules_the_listing_reports_no_exclusions(tmp_path):
         "excludedDirs": 0,
         "matched": [],
     }
+
+
+def test_the_walk_yields_paths_in_blob_name_order(tmp_path):
+    # '-' and '.' sort before '/': a folder's files come after 'a-b' and 'a.txt', as the
+    # blob listing has them, so the listing can merge the two in one pass.
+    for rel in ["a/x", "a/y/z", "a-b", "a.txt", "b", "a0/c", "A/q"]:
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rel)
+    paths = [entry.path for entry in list_tree(str(tmp_path)).files]
+    assert paths == sorted(paths)
+    assert set(paths) == {"a/x", "a/y/z", "a-b", "a.txt", "b", "a0/c", "A/q"}
+
+
+def test_the_walk_streams_and_counts_as_it_goes(tmp_path):
+    for i in range(5):
+        (tmp_path / f"f{i}").write_bytes(b"x" * i)
+    with RootDir(str(tmp_path)) as root:
+        listing = new_listing(root)
+        walk = walk_tree(root, listing)
+        first = next(walk)
+        assert (first.path, listing.files_total, listing.bytes_total) == ("f0", 1, 0)
+        assert [entry.path for entry in walk] == ["f1", "f2", "f3", "f4"]
+    assert (listing.files_total, listing.bytes_total, listing.files) == (5, 10, [])

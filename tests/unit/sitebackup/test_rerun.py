@@ -52,70 +52,124 @@ FILES = [SAME, NEW, TOUCHED, EDITED, NO_MD5]
 CONTENT = {SAME.path: b"same", TOUCHED.path: b"tuch", EDITED.path: b"new!", NO_MD5.path: b"nomd"}
 
 
-def stored(prefix: str = "www") -> dict[str, bytes]:
-    blobs = [
+def blobs(prefix: str = "www") -> list[Blob]:
+    """The container's blobs in the order List Blobs returns them (by name)."""
+    items = [
         blob_of(SAME, b"same", prefix),
         blob_of(TOUCHED, b"tuch", prefix, metadata=metadata.for_file(4, 10)),
         blob_of(EDITED, b"old!", prefix),
         blob_of(NO_MD5, b"nomd", prefix, content_settings=Content(None)),
-        # Blobs of files no longer listed, and of another prefix, are ignored.
+        # Blobs of files no longer listed, and of another prefix, are passed over.
         Blob(f"{prefix}/gone.txt" if prefix else "gone.txt", 1, None),
         Blob("other/a/same.txt", 4, None),
     ]
-    return rerun.match_blobs(blobs, prefix, FILES)
+    return sorted(items, key=lambda blob: blob.name)
+
+
+def lookups(prefix: str = "www") -> dict[str, object]:
+    cursor = rerun.BlobCursor(blobs(prefix), prefix)
+    return {entry.path: cursor.lookup(entry) for entry in sorted(FILES, key=lambda e: e.path)}
+
+
+def sort_out(compare, file_md5, **options) -> tuple[rerun.Sorter, list[tuple[str, object]]]:
+    sorter = rerun.Sorter(rerun.BlobCursor(blobs(), "www").lookup, compare, file_md5, **options)
+    ordered = sorted(FILES, key=lambda e: e.path)
+    return sorter, [sorter.sort(entry) for entry in ordered]
+
+
+def copied(sorted_files) -> list[str]:
+    return [item["path"] for kind, item in sorted_files if kind != rerun.UNCHANGED]
 
 
 def local_md5(entry: FileEntry) -> bytes | None:
     return md5(CONTENT[entry.path])
 
 
-def test_blobs_are_matched_to_listed_files_by_name_size_and_mtime():
-    found = stored()
+def test_blobs_are_merged_with_files_by_name_size_and_mtime():
+    found = lookups()
     assert found == {
         SAME.path: md5(b"same"),
+        NEW.path: found[NEW.path],
         TOUCHED.path: rerun.MISMATCH,  # mtime differs
         EDITED.path: md5(b"old!"),
         NO_MD5.path: rerun.MISMATCH,
     }
+    assert found[NEW.path] is rerun.NO_BLOB
     # Without a prefix the names are the relative paths; "other/a/same.txt" lists no file.
-    assert stored(prefix="") == found
+    assert lookups(prefix="") == found
 
 
 def test_checksum_mode_leaves_only_files_whose_md5_matches():
-    result = rerun.sort_out(FILES, stored(), "checksum", local_md5)
+    sorter, result = sort_out("checksum", local_md5)
 
-    assert (result.unchanged_count, result.unchanged_bytes) == (1, 4)
-    assert [entry["path"] for entry in result.to_copy] == [
-        NEW.path,
-        TOUCHED.path,
-        EDITED.path,
-        NO_MD5.path,
-    ]
-    assert result.to_copy[0] == {**NEW.to_dict(), "new": True}
-    assert all("new" not in entry for entry in result.to_copy[1:])
-    assert result.new_count == 1 and result.bytes_hashed == 8  # SAME and EDITED only
+    counts = sorter.counts
+    assert (counts.unchanged_count, counts.unchanged_bytes) == (1, 4)
+    assert copied(result) == [NEW.path, EDITED.path, TOUCHED.path, NO_MD5.path]
+    assert result[0] == (rerun.NEW, {**NEW.to_dict(), "new": True})
+    assert all("new" not in item for kind, item in result[1:] if kind != rerun.UNCHANGED)
+    assert counts.new_count == 1 and counts.bytes_hashed == 8  # SAME and EDITED only
+    assert (sorter.to_copy_count, sorter.to_copy_bytes) == (4, 15)
 
 
 def test_mtime_mode_trusts_size_mtime_and_a_stored_md5_without_reading():
     def never(entry: FileEntry) -> bytes | None:
         raise AssertionError(f"{entry.path} was read in mtime mode")
 
-    result = rerun.sort_out(FILES, stored(), "mtime", never)
+    sorter, result = sort_out("mtime", never)
 
-    assert result.unchanged_count == 2  # SAME and EDITED (the documented cost of the mode)
-    assert [entry["path"] for entry in result.to_copy] == [NEW.path, TOUCHED.path, NO_MD5.path]
+    assert sorter.counts.unchanged_count == 2  # SAME and EDITED (the documented cost)
+    assert copied(result) == [NEW.path, TOUCHED.path, NO_MD5.path]
 
 
 def test_past_the_hash_budget_files_are_left_to_the_copy_activity():
-    result = rerun.sort_out(FILES, stored(), "checksum", local_md5, hash_budget=4)
+    sorter, result = sort_out("checksum", local_md5, hash_budget=4)
 
-    assert result.unchanged_count == 1 and result.bytes_hashed == 4
-    assert EDITED.path in [entry["path"] for entry in result.to_copy]
+    assert sorter.counts.unchanged_count == 1 and sorter.counts.bytes_hashed == 4
+    assert EDITED.path in copied(result)
 
 
 def test_a_file_that_cannot_be_hashed_is_left_to_the_copy_activity():
-    result = rerun.sort_out([SAME], stored(), "checksum", lambda entry: None)
-    assert result.unchanged_count == 0 and result.to_copy == [SAME.to_dict()]
+    sorter = rerun.Sorter(rerun.BlobCursor(blobs(), "www").lookup, "checksum", lambda e: None)
+    assert sorter.sort(SAME) == (rerun.CHANGED, SAME.to_dict())
+
+
+def test_the_merge_never_claims_new_when_the_orders_disagree():
+    # A file out of order (the tree changed under the walk): the copy must look it up.
+    cursor = rerun.BlobCursor(blobs(), "www")
+    assert cursor.lookup(TOUCHED) is rerun.MISMATCH
+    assert cursor.lookup(FileEntry("a/late.txt", 1, 1)) is rerun.UNKNOWN
+    assert cursor.lookup(FileEntry("z/after.txt", 1, 1)) is rerun.UNKNOWN
+    # Blobs listed out of order (a service sorting otherwise): no more "new" claims.
+    unordered = [Blob("www/b", 1, None), Blob("www/a", 1, None)]
+    cursor = rerun.BlobCursor(unordered, "www")
+    assert cursor.lookup(FileEntry("b", 1, 1)) is rerun.MISMATCH
+    assert cursor.lookup(FileEntry("c", 1, 1)) is rerun.UNKNOWN
+    # Names where code-point and UTF-16 order differ stay out of the merge.
+    cursor = rerun.BlobCursor([Blob("www/\U0001f600", 1, None)], "www")
+    assert cursor.lookup(FileEntry("\ue000", 1, 1)) is rerun.UNKNOWN
+    assert cursor.lookup(FileEntry("\U0001f600", 1, 1)) is rerun.UNKNOWN
+
+
+def test_the_merge_matches_a_large_random_tree_as_a_lookup_would():
+    import random
+
+    rng = random.Random(3)
+    names = sorted(
+        {
+            "/".join(rng.choice("ab-/.c") for _ in range(rng.randint(1, 8))).strip("/") or "x"
+            for _ in range(3000)
+        }
+    )
+    files = [FileEntry(name, 1, 1) for name in names if "//" not in name]
+    stored = {entry.path for entry in files if rng.random() < 0.5} | {"zz-gone", "a-gone"}
+    listing = [
+        Blob(f"p/{path}", 1, metadata.for_file(1, 1), Content(bytearray(md5(b"x"))))
+        for path in sorted(stored)
+    ]
+    cursor = rerun.BlobCursor(listing, "p")
+    for entry in files:
+        expected = md5(b"x") if entry.path in stored else rerun.NO_BLOB
+        assert cursor.lookup(entry) == expected, entry.path
 
 
 def test_file_md5_reads_the_listed_file_and_refuses_another(tmp_path):
