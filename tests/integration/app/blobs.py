@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from azure.storage.blob import ContainerClient
 
-from sitebackup import activities, metadata
+from sitebackup import activities, metadata, run_pages
 from sitebackup.naming import blob_name
 
 # A tree that exercises naming: nesting, the same name in different folders, spaces,
@@ -37,9 +38,23 @@ def write_tree(root: Path, files: Mapping[str, bytes] = TREE) -> None:
         path.write_bytes(content)
 
 
+def list_files(job: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The listing activity as a backup run calls it (with a run id), with ``files``: what
+    its copy pages hold, read back as the partitions read them."""
+    run_id = f"20260101T000000Z-{uuid.uuid4().hex[:12]}"
+    listing = activities.list_files({**job, "runId": run_id}, env)
+    if listing.get("error") is not None:
+        return listing
+    files: list[dict] = []
+    for index in range(listing["partitions"]):
+        page = {"job": job, "runId": run_id, "index": index}
+        files += run_pages.read_copy_page(page, env)
+    return {**listing, "files": files}
+
+
 def run_backup(job: dict[str, Any], env: Mapping[str, str]) -> tuple[dict, list[dict]]:
     """List the root, then copy every listed file: the activities as the partitions call them."""
-    listing = activities.list_files(job, env)
+    listing = list_files(job, env)
     assert listing.get("error") is None, listing
     results = [activities.copy_one({"job": job, "file": entry}, env) for entry in listing["files"]]
     return listing, results

@@ -11,6 +11,7 @@ import pytest
 
 from sitebackup import activities, activity_setup, storage
 from sitebackup.errors import ConfigError, StorageError
+from tests.integration.app import blobs
 from tests.integration.app.blobs import (
     TREE,
     assert_backup_matches,
@@ -63,7 +64,7 @@ def test_the_blob_listing_is_read_page_by_page(site, env, container, monkeypatch
     run_backup(job_for(site, env), env)
     monkeypatch.setattr(activities, "BLOB_PAGE_SIZE", 3)
 
-    listing = activities.list_files(job_for(site, env), env)
+    listing = blobs.list_files(job_for(site, env), env)
 
     assert listing["files"] == [] and listing["unchangedCount"] == len(TREE)
 
@@ -144,7 +145,7 @@ def test_files_without_a_blob_are_written_without_looking_first(site, env, conta
 
 
 def test_a_vanished_file_is_reported_not_raised(site, env, container):
-    listing = activities.list_files(job_for(site, env), env)
+    listing = blobs.list_files(job_for(site, env), env)
     entry = next(e for e in listing["files"] if e["path"] == "index.html")
     (site / "index.html").unlink()
 
@@ -161,7 +162,7 @@ def test_a_vanished_file_is_reported_not_raised(site, env, container):
 
 def test_a_file_that_keeps_changing_is_not_committed(site, env, container):
     path = site / "big/blocks.bin"
-    activities.list_files(job_for(site, env), env)  # creates the container
+    blobs.list_files(job_for(site, env), env)  # creates the container
     entry = {"path": "big/blocks.bin", "size": path.stat().st_size, "mtimeNs": 0}
     stop = threading.Event()
 
@@ -188,7 +189,7 @@ def test_a_root_outside_the_allowed_roots_is_refused_by_both_activities(tmp_path
     write_tree(outside, {"secret.txt": b"no"})
     job = job_for(outside, env)
 
-    listing = activities.list_files(job, env)
+    listing = blobs.list_files(job, env)
     assert "outside the allowed roots" in listing["error"]
     result = activities.copy_one(
         {"job": job, "file": {"path": "secret.txt", "size": 2, "mtimeNs": 0}}, env
@@ -200,7 +201,7 @@ def test_a_root_outside_the_allowed_roots_is_refused_by_both_activities(tmp_path
 def test_a_file_whose_link_now_leaves_the_root_is_refused(tmp_path, site, env, container):
     (tmp_path / "secret.txt").write_text("secret")
     (site / "link.txt").symlink_to(site / "index.html")
-    listing = activities.list_files(job_for(site, env), env)
+    listing = blobs.list_files(job_for(site, env), env)
     entry = next(e for e in listing["files"] if e["path"] == "link.txt")
     (site / "link.txt").unlink()
     (site / "link.txt").symlink_to(tmp_path / "secret.txt")
@@ -271,7 +272,7 @@ def unreachable(env: dict[str, str]) -> dict[str, str]:
 def test_unreachable_storage_raises_for_the_retry_policy_without_leaking_the_key(site, env):
     env = unreachable(env)
     with pytest.raises(StorageError) as caught:
-        activities.list_files(job_for(site, env), env)
+        blobs.list_files(job_for(site, env), env)
     assert "could not be reached" in str(caught.value)
     assert AZURITE_KEY not in str(caught.value)
 
@@ -293,7 +294,7 @@ def test_unreachable_storage_fails_a_copy_attempt_within_seconds(site, env):
 def test_listing_reports_skipped_entries(site, env, container):
     (site / "outside-link").symlink_to("/etc")
     os.mkfifo(site / "pipe")
-    listing = activities.list_files(job_for(site, env), env)
+    listing = blobs.list_files(job_for(site, env), env)
     assert listing["skippedCount"] == 2
     assert {entry["path"] for entry in listing["skipped"]} == {"outside-link", "pipe"}
 
@@ -304,7 +305,7 @@ def test_identity_settings_without_azure_identity_say_what_to_install(site, env)
     try:
         import azure.identity  # noqa: F401
     except ImportError:
-        listing = activities.list_files(job_for(site, env), env)
+        listing = blobs.list_files(job_for(site, env), env)
         assert "needs the azure-identity package" in listing["error"]
     else:
         pytest.skip("azure-identity is installed here")

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from sitebackup import activities
+from tests.integration.app import blobs
 
 MIB = 1024 * 1024
 SIZE = 300 * MIB
@@ -65,7 +66,7 @@ def test_a_300_mb_file_uploads_with_memory_well_under_its_size(sites, env, conta
             handle.write(os.urandom(16))
     env = {**env, "BACKUP_BLOCK_SIZE_MB": "4", "BACKUP_UPLOAD_CONCURRENCY": "2"}
     job = {"root": str(root), "container": env["BACKUP_CONTAINER"], "prefix": "big"}
-    (entry,) = activities.list_files(job, env)["files"]
+    (entry,) = blobs.list_files(job, env)["files"]
 
     tracemalloc.start()
     try:
