@@ -102,7 +102,10 @@ def test_dry_run_table_and_json_then_the_real_run_with_exclude_from(
     report = json.loads(as_json.stdout)
     assert report["dryRun"] is True
     assert sorted(report["paths"]["new"]) == sorted(kept)
-    assert report["skip"]["excluded"] == {"files": 1, "dirs": 2}  # debug.log; cache/, node_modules/
+    # debug.log; cache/, node_modules/ (a pruned folder's files are not walked, so not counted)
+    assert report["skip"]["excluded"] == {"files": 1, "dirs": 2, "bytes": len(files["debug.log"])}
+    assert sorted(report["paths"]["excluded"]) == ["cache/", "debug.log", "node_modules/"]
+    assert report["pathsOmitted"] == {"new": 0, "changed": 0, "unchanged": 0, "excluded": 0}
     assert everything(azurite.connection_string) == before
 
     real = site_backup(*args, "--json")

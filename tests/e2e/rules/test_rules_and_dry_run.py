@@ -233,18 +233,25 @@ def test_a_dry_run_writes_nothing_and_predicts_the_real_run(host, azurite, roots
     # writes nothing.
     (site / "index.html").write_text("changed content, another size\n")
     (site / "about" / "team.html").write_text("new page\n")
+    guide_size = (site / "docs" / "guide.md").stat().st_size
     (site / "docs" / "guide.md").unlink()
     before = account_listing(cs)
     second = run_backup(host, {**body, "dryRun": True})["output"]
     assert account_listing(cs) == before
     assert second["paths"]["changed"] == ["index.html"]
     assert second["paths"]["new"] == ["about/team.html"]
+    # What the first real run stored, less what changed or went: the sample is exact here.
+    assert sorted(second["paths"]["unchanged"]) == sorted(
+        set(report["paths"]["new"]) - {"index.html", "docs/guide.md"}
+    )
+    assert second["pathsOmitted"] == {"new": 0, "changed": 0, "unchanged": 0, "excluded": 0}
     real = run_backup(host, body)["customStatus"]
     assert (
         real["filesCopied"] == second["copy"]["new"]["files"] + second["copy"]["changed"]["files"]
     )
     assert real["filesSkipped"] == second["skip"]["unchanged"]["files"]
     assert second["deleted"]["files"] == 1 and second["deleted"]["paths"] == ["docs/guide.md"]
+    assert second["deleted"]["bytes"] == guide_size and second["deleted"]["pathsOmitted"] == 0
     # The snapshot the real run left records the same deletion.
     with BlobServiceClient.from_connection_string(cs) as service:
         store = SnapshotStore(service.get_container_client("backup-meta"), unique_name, site.name)
