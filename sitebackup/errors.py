@@ -44,7 +44,8 @@ class StorageError(BackupError):
 
 
 class BackupHalted(BackupError):
-    """A copy failed every attempt: storage or infrastructure trouble, not one file's problem.
+    """A storage step (a copy, a run page, the confirmation, the snapshot) failed every
+    attempt: storage or infrastructure trouble, not one file's problem.
 
     The backup stops instead of spending every remaining file's retries on the same trouble.
     """

@@ -105,12 +105,13 @@ def settle_all(
         pending = [task for task in pending if not task.is_completed]
 
 
-def _halt_reason(path: str, attempts: int, error: Any) -> str:
+def _gave_up(doing: str, attempts: int, error: Any) -> str:
     plural = "" if attempts == 1 else "s"
-    return (
-        f"copying {echo(path)} failed after {attempts} attempt{plural}: "
-        f"{task_error(error, MAX_HALT_TEXT)}"
-    )
+    return f"{doing} failed after {attempts} attempt{plural}: {task_error(error, MAX_HALT_TEXT)}"
+
+
+def _halt_reason(path: str, attempts: int, error: Any) -> str:
+    return _gave_up(f"copying {echo(path)}", attempts, error)
 
 
 def _call(
@@ -120,11 +121,13 @@ def _call(
     data: Any,
     doing: str,
 ) -> Generator[Any, Any, Any]:
-    """One activity whose failure after its retries stops the run (storage trouble)."""
+    """One storage-touching step besides the copies (a run page, the confirmation, the
+    snapshot): retried like a copy, and when it still fails after its last attempt the run
+    stops the same way, with ``BackupHalted`` naming the step, the attempts and the error."""
     try:
         return (yield context.call_activity_with_retry(name, retry, data))
     except Exception as exc:  # the SDK raises a plain Exception for a task that failed
-        raise BackupHalted(f"{doing}: {task_error(exc, MAX_HALT_TEXT)}") from None
+        raise BackupHalted(_gave_up(doing, retry.max_number_of_attempts, exc)) from None
 
 
 def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
@@ -136,7 +139,8 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
 
     Copies run in windows of ``COPY_WINDOW``. A copy that raised after its last attempt
     stops the partition: no new window starts, and once the current one has settled the
-    partition fails with ``BackupHalted`` naming the file and the error.
+    partition fails with ``BackupHalted`` naming the file and the error. Reading or writing
+    the page is retried the same way and, when it gives up, fails the partition alike.
     """
     who = function_names.PARTITION_ORCHESTRATOR
     value = _input(context, who)
@@ -151,13 +155,16 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     else:
         if not layout.is_run_id(run_id):
             raise JobError(f"{who}: 'runId' is not a run id: {echo(run_id)}")
-        page = {"job": job.descriptor(), "runId": run_id, "index": value.get("index")}
+        index = value.get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise JobError(f"{who}: 'index' must be a non-negative integer, got {echo(index)}")
+        page = {"job": job.descriptor(), "runId": run_id, "index": index}
         listed = yield from _call(
             context,
             retry,
             function_names.READ_PAGE_ACTIVITY,
             page,
-            "cannot read the partition's files",
+            f"reading the files of partition {index}",
         )
         files = _files(listed, who)
     common: dict[str, Any] = {"job": job.descriptor()}
@@ -190,7 +197,7 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
             retry,
             function_names.WRITE_STORED_ACTIVITY,
             {**page, "entries": stored},
-            "cannot record what the partition stored",
+            f"recording what partition {index} stored",
         )
     return totals.to_dict()
 
@@ -237,6 +244,15 @@ def _halted(reason: str) -> BackupHalted:
     )
 
 
+def _halting(step: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """A step of the backup itself (after the partitions): one that gives up stops the backup
+    with the same message, and the same advice, as a partition that gave up."""
+    try:
+        return (yield from step)
+    except BackupHalted as exc:
+        raise _halted(str(exc)) from None
+
+
 def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int | dict[str, Any]]:
     """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup.
 
@@ -260,13 +276,14 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     if not job.dry_run:
         # A dry run writes nothing: without a run id the listing returns a bounded report.
         listing_input |= {"partitionSize": job.partition_size, "runId": run_id}
-    listing = yield from _call(
-        context,
-        retry,
-        function_names.LIST_ACTIVITY,
-        listing_input,
-        "cannot list the files to back up",
-    )
+    try:
+        listing = yield context.call_activity_with_retry(
+            function_names.LIST_ACTIVITY, retry, listing_input
+        )
+    except Exception as exc:  # the SDK raises a plain Exception for a task that failed
+        raise BackupHalted(
+            f"cannot list the files to back up: {task_error(exc, MAX_HALT_TEXT)}"
+        ) from None
     listing = _listed(listing)
     # The files to copy are in the run's copy pages (one per partition), never in this
     # history; files the listing found unchanged are counted as skipped from the start
@@ -361,35 +378,39 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
         # Storage may have lost acknowledged writes (an emulator killed at the wrong
         # moment): confirm every file of the run by size and MD5 before calling it done.
         context.set_custom_status(custom_status(CONFIRMING, scope, totals, done))
-        confirmation = yield from _call(
-            context,
-            retry,
-            function_names.CONFIRM_ACTIVITY,
-            {
-                "job": job.descriptor(),
-                "runId": run_id,
-                "partitions": len(parts),
-                "unchangedPages": listing["unchangedPages"],
-            },
-            "cannot confirm the backup in storage",
+        confirmation = yield from _halting(
+            _call(
+                context,
+                retry,
+                function_names.CONFIRM_ACTIVITY,
+                {
+                    "job": job.descriptor(),
+                    "runId": run_id,
+                    "partitions": len(parts),
+                    "unchangedPages": listing["unchangedPages"],
+                },
+                "confirming the backup in storage",
+            )
         )
         totals.add_confirmation(confirmation)
         # Written last: a run that stopped before this point leaves no snapshot.
         ended = context.current_utc_datetime
-        yield from _call(
-            context,
-            retry,
-            function_names.WRITE_SNAPSHOT_ACTIVITY,
-            {
-                "job": job.descriptor(),
-                "runId": run_id,
-                "startedMs": _ms(started),
-                "endedMs": _ms(ended),
-                "partitions": len(parts),
-                "unchangedPages": listing["unchangedPages"],
-                "failed": totals.files_failed,
-            },
-            "cannot write the snapshot",
+        yield from _halting(
+            _call(
+                context,
+                retry,
+                function_names.WRITE_SNAPSHOT_ACTIVITY,
+                {
+                    "job": job.descriptor(),
+                    "runId": run_id,
+                    "startedMs": _ms(started),
+                    "endedMs": _ms(ended),
+                    "partitions": len(parts),
+                    "unchangedPages": listing["unchangedPages"],
+                    "failed": totals.files_failed,
+                },
+                "writing the snapshot",
+            )
         )
         if job.retention is not None:
             context.set_custom_status(custom_status(PRUNING, scope, totals, done))

@@ -7,6 +7,7 @@ and started again at the same address with the same blobs, as a storage service 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -24,7 +25,17 @@ from tests.support.host_process import HostProcess, running_host
 OUTAGE_SECONDS = 10
 WEBHOOKS = "/runtime/webhooks/durabletask"
 GIVE_UP_SECONDS = 60
-COPY_GAVE_UP = "Activity function 'E2_CopyFileToBlob' failed"
+# Every step of a backup that touches storage, and how the backup's message names it when it
+# gives up: the copies, and the run's pages (read before a partition copies, written after),
+# the confirmation and the snapshot. Which one meets the outage first depends on the moment.
+GAVE_UP = re.compile(r"Activity function '(E2_\w+)' failed:\s+StorageError")
+STEP_IN_MESSAGE = {
+    "E2_CopyFileToBlob": "copying '",
+    "E2_ReadFilePage": "reading the files of partition ",
+    "E2_WriteStoredPage": "recording what partition ",
+    "E2_ConfirmBackup": "confirming the backup in storage",
+    "E2_WriteSnapshot": "writing the snapshot",
+}
 
 
 def free_port() -> int:
@@ -145,20 +156,29 @@ def test_an_outage_beyond_the_retry_budget_fails_and_a_rerun_finishes_the_job(
         log = LogTail(host.log_path)
         storage.stop()
         try:
-            # Each copy gives up once the storage client's own retries are spent; after the
-            # first one has, the backup must stop, not grind through every remaining file.
+            # Each storage step gives up once the storage client's own retries are spent;
+            # after the first one has, the backup must stop, not grind through every file.
+            gave_up: set[str] = set()
+
+            def steps_given_up() -> set[str]:
+                gave_up.update(m.group(1) for line in log.lines() if (m := GAVE_UP.search(line)))
+                return gave_up
+
             wait_until(
-                lambda: [line for line in log.lines() if COPY_GAVE_UP in line],
-                bool,
-                timeout=120,
-                what="a copy giving up on the storage",
+                steps_given_up, bool, timeout=120, what="a storage step giving up on the storage"
             )
             failed = host.wait_for_status(url, timeout=GIVE_UP_SECONDS)
+            steps_given_up()
         finally:
             storage.start()
         message = json.dumps(failed.get("output"))
         assert failed["runtimeStatus"] == "Failed", failed
-        assert "storage" in message.lower() and "reached" in message, message
+        assert gave_up <= STEP_IN_MESSAGE.keys(), gave_up
+        # The message names a step that gave up, after its one attempt, and the storage error.
+        steps = [STEP_IN_MESSAGE[name] for name in gave_up]
+        assert any(f"the backup stopped: {step}" in message for step in steps), (gave_up, message)
+        assert "failed after 1 attempt: StorageError" in message, message
+        assert "the storage service could not be reached" in message, message
         # The re-run copies what is missing and skips what the first run had stored.
         _, url = started(start_backup(host, site, unique_name))
         final = host.wait_for_status(url, timeout=300)

@@ -166,3 +166,122 @@ def test_a_partition_reads_its_page_and_records_what_it_stored():
     run.open(run.completed(4, 2))
     state = run.run()
     assert state.done and state.output["filesFailed"] == 1 and state.output["filesCopied"] == 1
+
+
+META_DOWN = (
+    "StorageError: reading 'backups/www/runs/x/copy-00003.jsonl.gz': the storage service "
+    "could not be reached (ServiceRequestError: Connection refused)"
+)
+
+
+def paged_partition(max_attempts: int = 2) -> Episodes:
+    return Episodes(
+        E2_BackupPartition.main,
+        names.PARTITION_ORCHESTRATOR,
+        {
+            "job": JOB.descriptor(),
+            "retry": {"firstIntervalMs": 1000, "maxAttempts": max_attempts},
+            "runId": RUN_ID,
+            "index": 3,
+        },
+        instance_id="0" * 32 + ":4",
+    )
+
+
+def give_up(run: Episodes, task_id: int, name: str, message: str = META_DOWN) -> None:
+    """Attempt ``task_id`` of ``name`` fails; its retry (``task_id + 2``) fails as well."""
+    run.close(run.scheduled(task_id, name))
+    run.open(run.failed(task_id, name, message))
+    state = run.run()
+    # Not given up after one failure: the job's retry policy is in the action.
+    assert not state.done and state.error is None, state.error
+    created, fired = run.timer(task_id + 1, run.tick())
+    run.close(created)
+    run.open(fired)
+    run.run()
+    run.close(run.scheduled(task_id + 2, name))
+    run.open(run.failed(task_id + 2, name, message))
+    run.run()
+    # After the last attempt the SDK waits on one more (immediate) timer before giving up.
+    created, fired = run.timer(task_id + 3, run.now)
+    run.close(created)
+    run.open(fired)
+
+
+def test_a_partition_whose_page_cannot_be_read_retries_then_stops_naming_the_storage_error():
+    run = paged_partition()
+    (read,) = run.run().atomic_actions()
+    assert read["functionName"] == names.READ_PAGE_ACTIVITY
+    assert read["retryOptions"] == {
+        "firstRetryIntervalInMilliseconds": 1000,
+        "maxNumberOfAttempts": 2,
+    }
+    give_up(run, 0, names.READ_PAGE_ACTIVITY)
+    state = run.run()
+    assert state.error == f"reading the files of partition 3 failed after 2 attempts: {META_DOWN}"
+    assert names.COPY_ACTIVITY not in {a.get("functionName") for a in state.atomic_actions()}
+
+
+def test_a_partition_that_cannot_record_what_it_stored_retries_then_stops():
+    run = paged_partition()
+    run.run()
+    run.close(run.scheduled(0, names.READ_PAGE_ACTIVITY))
+    run.open(run.completed(0, [{"path": "f0", "size": 3, "mtimeNs": 7}]))
+    run.run()
+    run.close(run.scheduled(1, names.COPY_ACTIVITY))
+    stored = {"path": "f0", "status": "copied", "bytes": 3, "error": None, "mtimeNs": 7}
+    run.open(run.completed(1, {**stored, "md5": md5(b"abc")}))
+    (write,) = run.run().atomic_actions()[2:]
+    assert write["functionName"] == names.WRITE_STORED_ACTIVITY
+    assert write["retryOptions"]["maxNumberOfAttempts"] == 2
+    give_up(run, 2, names.WRITE_STORED_ACTIVITY)
+    state = run.run()
+    assert state.error == f"recording what partition 3 stored failed after 2 attempts: {META_DOWN}"
+
+
+def copied_everything(run: Episodes) -> None:
+    """The listing and one partition complete; the confirmation (id 2) is scheduled next."""
+    run.run()
+    run.close(run.scheduled(0, names.LIST_ACTIVITY))
+    run.open(run.completed(0, paged_listing(30, 1)))
+    run.run()
+    run.close(run.sub_created(1, names.PARTITION_ORCHESTRATOR))
+    run.open(run.sub_completed(1, summary(30)))
+
+
+def test_a_confirmation_that_gives_up_stops_the_backup_without_a_snapshot():
+    run = backup()  # two attempts per step
+    copied_everything(run)
+    (confirm,) = [
+        a for a in run.run().atomic_actions() if a.get("functionName") == names.CONFIRM_ACTIVITY
+    ]
+    assert confirm["retryOptions"]["maxNumberOfAttempts"] == 2
+    give_up(run, 2, names.CONFIRM_ACTIVITY)
+    state = run.run()
+    assert state.error.startswith(
+        f"the backup stopped: confirming the backup in storage failed after 2 attempts: "
+        f"{META_DOWN}. Run it again"
+    ), state.error
+    assert names.WRITE_SNAPSHOT_ACTIVITY not in {
+        a.get("functionName") for a in state.atomic_actions()
+    }
+
+
+def test_a_snapshot_that_cannot_be_written_stops_the_backup_naming_the_storage_error():
+    run = backup()  # two attempts per step
+    copied_everything(run)
+    run.run()
+    run.close(run.scheduled(2, names.CONFIRM_ACTIVITY))
+    run.open(run.completed(2, {"confirmed": 30, "missing": 0, "mismatched": 0}))
+    (write,) = [
+        a
+        for a in run.run().atomic_actions()
+        if a.get("functionName") == names.WRITE_SNAPSHOT_ACTIVITY
+    ]
+    assert write["retryOptions"]["maxNumberOfAttempts"] == 2
+    give_up(run, 3, names.WRITE_SNAPSHOT_ACTIVITY)
+    state = run.run()
+    assert state.error.startswith(
+        f"the backup stopped: writing the snapshot failed after 2 attempts: {META_DOWN}. "
+        "Run it again"
+    ), state.error
