@@ -27,12 +27,11 @@ from backup_client.config import (
     find_app_dir,
     read_local_settings,
     resolve_connection,
-    resolve_container,
 )
 from backup_client.display import ProgressDisplay, print_dry_run, print_rows, print_summary
 from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
 from backup_client.follow import POLL_CEILING, follow
-from backup_client.local_host import LocalHost, ensure_local_azurite, ensure_local_host
+from backup_client.local_host import LocalHost, direct_storage, ensure_local_host
 from backup_client.progress import Snapshot, Summary
 
 log = logging.getLogger(__name__)
@@ -616,44 +615,33 @@ def verify(
     from backup_client.verify import compare
 
     out = _Out()
-    emulator = None
     try:
-        try:
-            app_dir: Path | None = find_app_dir()
-        except ConfigError:
-            app_dir = None
-        local_settings = read_local_settings(app_dir)
-        setting = resolve_connection(connection_string, os.environ, local_settings)
-        container = resolve_container(container, os.environ, local_settings)
-        if local and setting.development_storage and app_dir is not None:
-            emulator = ensure_local_azurite(app_dir, announce=out.note)
-        prefix = expected_prefix(directory.resolve(), prefix)
-        # verify's own walk and names; the backup's listing only tells a file it left out on
-        # purpose (reported as excluded) from one it missed (reported as missing).
-        tree = walk_plain(directory)
-        app_view = storage.walk_tree(directory, prefix)
-        if snapshot is None:
-            listing = storage.list_backup(setting.connection_string, container, prefix)
-        else:
-            listing = _snapshot_listing(
-                setting.connection_string, local_settings, container, prefix, snapshot
+        with direct_storage(connection_string, container, local, announce=out.note) as access:
+            container = access.container
+            prefix = expected_prefix(directory.resolve(), prefix)
+            # verify's own walk and names; the backup's listing only tells a file it left out
+            # on purpose (reported as excluded) from one it missed (reported as missing).
+            tree = walk_plain(directory)
+            app_view = storage.walk_tree(directory, prefix)
+            if snapshot is None:
+                listing = storage.list_backup(access.connection_string, container, prefix)
+            else:
+                listing = _snapshot_listing(
+                    access.connection_string, access.local_settings, container, prefix, snapshot
+                )
+            report = compare(
+                tree.files,
+                listing.blobs,
+                lambda rel: expected_blob_name(prefix, rel),
+                storage.file_md5,
+                location=f"{container}/{prefix}" if prefix else container,
+                left_out=app_view.left_out,
             )
-        report = compare(
-            tree.files,
-            listing.blobs,
-            lambda rel: expected_blob_name(prefix, rel),
-            storage.file_md5,
-            location=f"{container}/{prefix}" if prefix else container,
-            left_out=app_view.left_out,
-        )
-        report.unreadable.extend(tree.unreadable)
+            report.unreadable.extend(tree.unreadable)
     except ClientError as error:
         _fail(out, error)
     except ValueError as error:  # a prefix that cannot be a blob name
         _fail(out, ConfigError(str(error)))
-    finally:
-        if emulator is not None:
-            emulator.stop()
     if not listing.container_exists:
         report.notes.append(f"container {container!r} does not exist at {listing.endpoint}")
     if tree.not_files:

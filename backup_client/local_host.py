@@ -12,7 +12,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,9 +23,12 @@ from backup_client.config import (
     ALLOWED_ROOTS_SETTING,
     RESTORE_ROOTS_SETTING,
     extend_roots,
+    find_app_dir,
     read_local_settings,
+    resolve_connection,
+    resolve_container,
 )
-from backup_client.errors import LocalHostError
+from backup_client.errors import ConfigError, LocalHostError
 from devhost import azurite
 from devhost.child import HostProcess, HostProcessError
 
@@ -191,3 +195,41 @@ def ensure_local_azurite(
         )
     except azurite.AzuriteError as error:
         raise LocalHostError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class DirectStorage:
+    """What a command that reads storage itself (not through the app) needs."""
+
+    connection_string: str
+    container: str
+    local_settings: dict[str, str]
+
+
+@contextmanager
+def direct_storage(
+    connection_string: str | None,
+    container: str | None,
+    local: bool,
+    announce: Callable[[str], None] = lambda message: None,
+) -> Iterator[DirectStorage]:
+    """The storage settings of the app found from here (options first), with ``--local``'s
+    emulator started over the local host's data while the block runs and stopped after.
+
+    Outside an app folder only the options and the environment count.
+    """
+    try:
+        app_dir: Path | None = find_app_dir()
+    except ConfigError:
+        app_dir = None
+    local_settings = read_local_settings(app_dir)
+    setting = resolve_connection(connection_string, os.environ, local_settings)
+    resolved_container = resolve_container(container, os.environ, local_settings)
+    emulator = None
+    if local and setting.development_storage and app_dir is not None:
+        emulator = ensure_local_azurite(app_dir, announce=announce)
+    try:
+        yield DirectStorage(setting.connection_string, resolved_container, local_settings)
+    finally:
+        if emulator is not None:
+            emulator.stop()

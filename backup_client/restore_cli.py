@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -22,14 +21,11 @@ from backup_client import snapshots as snaps
 from backup_client.api import BackupApi
 from backup_client.config import (
     find_app_dir,
-    read_local_settings,
-    resolve_connection,
-    resolve_container,
 )
 from backup_client.display import ProgressDisplay
 from backup_client.errors import AlreadyRunning, ClientError, ConfigError, ExitCode
 from backup_client.follow import follow
-from backup_client.local_host import LocalHost, ensure_local_azurite, ensure_local_host
+from backup_client.local_host import LocalHost, direct_storage, ensure_local_host
 from backup_client.progress import Summary
 
 container_option = click.option(
@@ -87,29 +83,17 @@ def snapshots(
     matters, as the default prefix).
     """
     out = cli._Out()
-    emulator = None
     try:
-        try:
-            app_dir: Path | None = find_app_dir()
-        except ConfigError:
-            app_dir = None
-        local_settings = read_local_settings(app_dir)
-        setting = resolve_connection(connection_string, os.environ, local_settings)
-        container = resolve_container(container, os.environ, local_settings)
-        if local and setting.development_storage and app_dir is not None:
-            emulator = ensure_local_azurite(app_dir, announce=out.note)
-        store = snaps.open_store(
-            setting.connection_string,
-            snaps.resolve_meta(os.environ, local_settings),
-            container,
-            _prefix(directory, prefix),
-        )
-        found = list(snaps.headers(store, limit))
+        with direct_storage(connection_string, container, local, announce=out.note) as access:
+            store = snaps.open_store(
+                access.connection_string,
+                snaps.resolve_meta(os.environ, access.local_settings),
+                access.container,
+                _prefix(directory, prefix),
+            )
+            found = list(snaps.headers(store, limit))
     except ClientError as error:
         cli._fail(out, error)
-    finally:
-        if emulator is not None:
-            emulator.stop()
     if as_json:
         out.out.print_json(json.dumps([snaps.to_json(header) for header in found]))
         return
