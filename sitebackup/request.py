@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,7 @@ def check_options(value: Any, known: tuple[str, ...], usage: str) -> dict[str, A
     """``value`` as an options object with only ``known`` keys; RequestError otherwise."""
     if not isinstance(value, dict):
         raise RequestError(
-            f"the request body must be a JSON object, got {_json_type(value)}: {usage}"
+            f"the request body must be a JSON object, got {json_type(value)}: {usage}"
         )
     unknown = sorted(set(value) - set(known))
     if unknown:
@@ -125,7 +126,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
         return {"path": value}
     if not isinstance(value, dict):
         raise RequestError(
-            f"the request body must be a JSON string or object, got {_json_type(value)}: {_USAGE}"
+            f"the request body must be a JSON string or object, got {json_type(value)}: {_USAGE}"
         )
     value = check_options(value, OPTIONS, _USAGE)
     if "path" not in value:
@@ -133,16 +134,58 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return value
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """How a wrong value is named in a message: its JSON type."""
     names = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-def _option(options: dict[str, Any], key: str) -> str | None:
+def string_option(options: dict[str, Any], key: str) -> str | None:
+    """An optional string option; anything else but a missing one is a RequestError."""
     value = options.get(key)
     if value is not None and not isinstance(value, str):
-        raise RequestError(f"'{key}' must be a string, got {_json_type(value)}")
+        raise RequestError(f"'{key}' must be a string, got {json_type(value)}")
     return value
+
+
+def checked_container(value: str | None, default: str) -> str:
+    """The container a request names, else ``default``, if it is a valid container name."""
+    container = value or default
+    problem = container_name_problem(container)
+    if problem:
+        raise RequestError(f"'container' {echo(container)} is not valid: {problem}")
+    return container
+
+
+def checked_prefix(path: str | None, prefix: str | None) -> str:
+    """The prefix a request names, else the one a backup of ``path`` gets by default."""
+    try:
+        return normalize_prefix(default_prefix(path) if prefix is None else prefix)
+    except NamingError as exc:
+        raise RequestError(f"'prefix' is not valid: {exc}") from None
+
+
+def backup_destination(
+    options: dict[str, Any],
+    default_container: str,
+    read: Callable[[dict[str, Any], str], str | None],
+    action: str,
+    usage: str,
+) -> tuple[str, str]:
+    """The container and prefix of an existing backup a request acts on: the folder that was
+    backed up ('path', for the default prefix) or 'container' and 'prefix'.
+
+    ``read`` reads one string option (each request words a wrong type its own way).
+    """
+    path = read(options, "path")
+    container = checked_container(read(options, "container"), default_container)
+    prefix = read(options, "prefix")
+    if prefix is None and not path:
+        raise RequestError(
+            f"say which backup to {action}: 'path' (the directory that was backed up) or "
+            f"'container' and 'prefix'. {usage}"
+        )
+    return container, checked_prefix(path, prefix)
 
 
 def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
@@ -154,7 +197,7 @@ def resolve_root(path: Any, allowed_roots: tuple[str, ...]) -> str:
             f"'{os.pathsep}' or ',')"
         )
     if not isinstance(path, str):
-        raise RequestError(f"'path' must be a string, got {_json_type(path)}")
+        raise RequestError(f"'path' must be a string, got {json_type(path)}")
     if not path:
         raise RequestError("'path' is empty: give the absolute path of the directory")
     if "\x00" in path:
@@ -194,7 +237,7 @@ def _flag(options: dict[str, Any], key: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise RequestError(f"'{key}' must be true or false, got {_json_type(value)}")
+        raise RequestError(f"'{key}' must be true or false, got {json_type(value)}")
     return value
 
 
@@ -218,20 +261,11 @@ def _rules(options: dict[str, Any], root: str) -> tuple[tuple[str, ...], tuple[s
 def build(options: dict[str, Any], settings: cfg.Settings) -> StartRequest:
     """Check the options against the settings and build the job and its instance id."""
     root = resolve_root(options.get("path"), settings.allowed_roots)
-    container = _option(options, "container") or settings.container
-    problem = container_name_problem(container)
-    if problem:
-        raise RequestError(f"'container' {echo(container)} is not valid: {problem}")
-    prefix_option = _option(options, "prefix")
-    try:
-        # The default prefix is the folder name as the caller wrote it, which is the name
-        # they know even when the path goes through a symlink.
-        prefix = normalize_prefix(
-            default_prefix(options["path"]) if prefix_option is None else prefix_option
-        )
-    except NamingError as exc:
-        raise RequestError(f"'prefix' is not valid: {exc}") from None
-    compare = _option(options, "compare") or settings.compare
+    container = checked_container(string_option(options, "container"), settings.container)
+    # The default prefix is the folder name as the caller wrote it, which is the name they
+    # know even when the path goes through a symlink.
+    prefix = checked_prefix(options["path"], string_option(options, "prefix"))
+    compare = string_option(options, "compare") or settings.compare
     if compare not in cfg.COMPARE_MODES:
         raise RequestError(f"'compare' must be one of {', '.join(cfg.COMPARE_MODES)}")
     exclude, include, ignore_file = _rules(options, root)

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import NamingError, RequestError, echo
-from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
+from sitebackup.errors import RequestError
 from sitebackup.prune.job import PruneJob, instance_id
-from sitebackup.request import parse_body_object
+from sitebackup.request import backup_destination, parse_body_object
 from sitebackup.retention import Policy
 
 RULE_OPTIONS = {
@@ -42,21 +41,7 @@ def _string(options: dict[str, Any], key: str) -> str | None:
 
 
 def _destination(options: dict[str, Any], settings: cfg.Settings) -> tuple[str, str]:
-    path = _string(options, "path")
-    container = _string(options, "container") or settings.container
-    problem = container_name_problem(container)
-    if problem:
-        raise RequestError(f"'container' {echo(container)} is not valid: {problem}")
-    prefix = _string(options, "prefix")
-    if prefix is None and not path:
-        raise RequestError(
-            "say which backup to prune: 'path' (the directory that was backed up) or "
-            f"'container' and 'prefix'. {USAGE}"
-        )
-    try:
-        return container, normalize_prefix(default_prefix(path) if prefix is None else prefix)
-    except NamingError as exc:
-        raise RequestError(f"'prefix' is not valid: {exc}") from None
+    return backup_destination(options, settings.container, _string, "prune", USAGE)
 
 
 def _policy(options: dict[str, Any], settings: cfg.Settings) -> Policy:

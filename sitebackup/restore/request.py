@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sitebackup import settings as cfg
-from sitebackup.errors import NamingError, RequestError, echo
-from sitebackup.naming import container_name_problem, default_prefix, normalize_prefix
-from sitebackup.request import parse_body_object
+from sitebackup.errors import RequestError, echo
+from sitebackup.request import backup_destination, json_type, parse_body_object, string_option
 from sitebackup.restore import download, patterns
 from sitebackup.restore.job import RestoreJob
 from sitebackup.restore.target import target_problem
@@ -94,18 +93,6 @@ def parse_time(value: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _string(options: dict[str, Any], key: str) -> str | None:
-    value = options.get(key)
-    if value is not None and not isinstance(value, str):
-        raise RequestError(f"'{key}' must be a string, got {_json_type(value)}")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    kinds = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
-    return "null" if value is None else kinds.get(type(value), type(value).__name__)
-
-
 def resolve_target(value: Any, restore_roots: tuple[str, ...]) -> str:
     """The real path of the target folder, after every safety check."""
     if not restore_roots:
@@ -117,7 +104,7 @@ def resolve_target(value: Any, restore_roots: tuple[str, ...]) -> str:
     if value is None:
         raise RequestError(f"'target' is missing: the folder to restore into. {USAGE}")
     if not isinstance(value, str):
-        raise RequestError(f"'target' must be a string, got {_json_type(value)}")
+        raise RequestError(f"'target' must be a string, got {json_type(value)}")
     if not value or "\x00" in value or not os.path.isabs(value):
         raise RequestError(f"'target' must be an absolute path, got {echo(value)}")
     resolved = os.path.realpath(value)
@@ -133,27 +120,9 @@ def resolve_target(value: Any, restore_roots: tuple[str, ...]) -> str:
     return resolved
 
 
-def _source(options: dict[str, Any], settings: cfg.Settings) -> tuple[str, str]:
-    path = _string(options, "path")
-    container = _string(options, "container") or settings.container
-    problem = container_name_problem(container)
-    if problem:
-        raise RequestError(f"'container' {echo(container)} is not valid: {problem}")
-    prefix = _string(options, "prefix")
-    if prefix is None and not path:
-        raise RequestError(
-            "say which backup to restore: 'path' (the directory that was backed up) or "
-            f"'container' and 'prefix'. {USAGE}"
-        )
-    try:
-        return container, normalize_prefix(default_prefix(path) if prefix is None else prefix)
-    except NamingError as exc:
-        raise RequestError(f"'prefix' is not valid: {exc}") from None
-
-
 def _choice(options: dict[str, Any]) -> Choice:
-    snapshot = _string(options, "snapshot")
-    as_of = _string(options, "asOf")
+    snapshot = string_option(options, "snapshot")
+    as_of = string_option(options, "asOf")
     if snapshot is not None and as_of is not None:
         raise RequestError("give 'snapshot' or 'asOf', not both")
     if snapshot is not None and not snapshot.strip():
@@ -175,9 +144,11 @@ def parse(
         resolve_target(None, settings.restore_roots)
     options = parse_body_object(body, OPTIONS, USAGE)
     target = resolve_target(options.get("target"), settings.restore_roots)
-    container, prefix = _source(options, settings)
+    container, prefix = backup_destination(
+        options, settings.container, string_option, "restore", USAGE
+    )
     choice = _choice(options)
-    existing = _string(options, "existing") or download.DEFAULT_EXISTING
+    existing = string_option(options, "existing") or download.DEFAULT_EXISTING
     if existing not in download.EXISTING_MODES:
         raise RequestError(f"'existing' must be one of {', '.join(download.EXISTING_MODES)}")
     try:
