@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -20,7 +20,7 @@ from sitebackup.errors import ConfigError, JobError, RuleError, echo
 from sitebackup.ignore_file import read_rules
 from sitebackup.job import Job
 from sitebackup.listing import new_listing, walk_tree
-from sitebackup.manifest import ManifestError
+from sitebackup.manifest import Entry, ManifestError
 from sitebackup.paths import containing_root, root_problem
 from sitebackup.rootfs import RootDir, open_beneath
 from sitebackup.rules import RuleSet
@@ -145,12 +145,11 @@ def _list_open_root(
     files = walk_tree(root, listing, job.prefix)
     if run_id is None:
         tally = dryrun.Tally()
-        tracker, latest = _previous_snapshot(job, meta) if job.dry_run else (None, None)
+        deleted = _Deleted(job, meta)
         for entry in files:
             kind, _ = sorter.sort(entry)
             tally.add(kind, entry.path, entry.size)
-            if tracker is not None:
-                tracker.see(entry.path)
+            deleted.see(entry.path)
     else:
         writer = run_pages.ListingWriter(run_pages.store_for(job, env), run_id, job.partition_size)
         for entry in files:
@@ -195,9 +194,13 @@ def _list_open_root(
     }
     if run_id is None:
         # A run that must not write (a dry run): the bounded report, no file list.
-        deleted = _deleted(tracker, latest, job, meta)
         report = tally.report(
-            job.container, job.prefix, result, listing.excluded, listing.excluded_bytes, deleted
+            job.container,
+            job.prefix,
+            result,
+            listing.excluded,
+            listing.excluded_bytes,
+            deleted.report(),
         )
         return {**result, "report": report}
     return {
@@ -225,33 +228,43 @@ def _blob_cursor(container: ContainerClient, job: Job) -> rerun.BlobCursor:
     return rerun.BlobCursor(pages(), job.prefix)
 
 
-def _previous_snapshot(job: Job, meta: ContainerClient) -> tuple[dryrun.DeletedTracker | None, Any]:
-    """A tracker of the newest snapshot's paths (None before the destination's first)."""
-    store = SnapshotStore(meta, job.container, job.prefix)
-    latest = next(store.list(), None)
-    if latest is None:
-        return None, None
-    try:
-        return dryrun.DeletedTracker(store.entries(store.header(latest)), latest), latest
-    except ManifestError as exc:
-        log.warning("dry run: cannot read snapshot %s: %s", latest.run_id, exc)
-        return None, (latest, str(exc))
+class _Deleted:
+    """The dry run's ``deleted`` section: the newest snapshot's paths the walk no longer
+    finds (None before the destination's first snapshot)."""
 
+    def __init__(self, job: Job, meta: ContainerClient) -> None:
+        self.store = SnapshotStore(meta, job.container, job.prefix)
+        self.latest = next(self.store.list(), None)
+        self.tracker: dryrun.DeletedTracker | None = None
+        self.error: str | None = None
+        if self.latest is not None:
+            try:
+                self.tracker = dryrun.DeletedTracker(self._entries(), self.latest)
+            except ManifestError as exc:
+                self._failed(exc)
 
-def _deleted(tracker, latest, job: Job, meta: ContainerClient) -> dict[str, Any] | None:
-    """What the next snapshot would record as deleted: the newest snapshot's paths that
-    this listing no longer has (None before the destination's first snapshot)."""
-    if latest is None:
-        return None
-    if tracker is None:
-        ref, error = latest
-        return {"files": None, "since": ref.run_id, "error": error, "paths": []}
-    store = SnapshotStore(meta, job.container, job.prefix)
-    try:
-        return tracker.report(store.entries(store.header(latest)))
-    except ManifestError as exc:
-        log.warning("dry run: cannot read snapshot %s: %s", latest.run_id, exc)
-        return {"files": None, "since": latest.run_id, "error": str(exc), "paths": []}
+    def _entries(self) -> Iterator[Entry]:
+        assert self.latest is not None
+        return self.store.entries(self.store.header(self.latest))
+
+    def _failed(self, exc: ManifestError) -> None:
+        assert self.latest is not None
+        log.warning("dry run: cannot read snapshot %s: %s", self.latest.run_id, exc)
+        self.error, self.tracker = str(exc), None
+
+    def see(self, path: str) -> None:
+        if self.tracker is not None:
+            self.tracker.see(path)
+
+    def report(self) -> dict[str, Any] | None:
+        if self.latest is None:
+            return None
+        if self.tracker is not None:
+            try:
+                return self.tracker.report(self._entries())
+            except ManifestError as exc:
+                self._failed(exc)
+        return {"files": None, "since": self.latest.run_id, "error": self.error, "paths": []}
 
 
 def rules_for(job: Job, root: RootDir) -> RuleSet:
