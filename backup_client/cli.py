@@ -67,6 +67,19 @@ poll_option = click.option(
 )
 
 
+def local_host_option(what_else: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--local`` for a command that talks to the app: start the local host if need be.
+
+    ``what_else`` tells what the command also has the host do (in parentheses).
+    """
+    return click.option(
+        "--local/--no-local",
+        default=False,
+        help="If nothing answers at --url, start the local host for the app in this project "
+        f"folder{f' ({what_else})' if what_else else ''}, and stop it at the end.",
+    )
+
+
 class _Out:
     """The two consoles: results on stdout, progress and messages on stderr."""
 
@@ -116,12 +129,7 @@ def main(verbose: int) -> None:
 @code_option
 @click.option("--container", default=None, help="Container for the blobs (app default: backups).")
 @click.option("--prefix", default=None, help="Blob name prefix (app default: the folder's name).")
-@click.option(
-    "--local/--no-local",
-    default=False,
-    help="If nothing answers at --url, start the local host for the app in this project "
-    "folder, and stop it at the end.",
-)
+@local_host_option()
 @click.option(
     "--include",
     "includes",

@@ -82,12 +82,7 @@ def _print_report(out: cli._Out, report: dict[str, Any]) -> None:
 @click.option("--prefix", default=None, help="Blob name prefix [default: the folder's name].")
 @cli.url_option
 @cli.code_option
-@click.option(
-    "--local/--no-local",
-    default=False,
-    help="If nothing answers at --url, start the local host for the app in this project "
-    "folder, and stop it at the end.",
-)
+@cli.local_host_option()
 @cli.poll_option
 @cli.json_option
 def prune(

@@ -146,12 +146,7 @@ def snapshots(
 @prefix_option
 @cli.url_option
 @cli.code_option
-@click.option(
-    "--local/--no-local",
-    default=False,
-    help="If nothing answers at --url, start the local host for the app in this project "
-    "folder (creating TARGET and allowing it as a restore root), and stop it at the end.",
-)
+@cli.local_host_option("creating TARGET and allowing it as a restore root")
 @cli.progress_option
 @cli.poll_option
 @cli.json_option
