@@ -54,6 +54,23 @@ def _conflict(
     return _json(409, body)
 
 
+def _children_stopping(
+    client: df.DurableOrchestrationClient, instance_id: str, child: str
+) -> func.HttpResponse:
+    # A terminate through the Durable HTTP API stops only the parent; its partitions copy on.
+    body = {
+        "error": (
+            f"an earlier run's partitions are still stopping ({child} still runs) and may "
+            "still be writing to the destination; wait for them to end, or stop them with "
+            f"'site-backup terminate {instance_id}', then start again"
+        ),
+        "runtimeStatus": "Running",
+        "stillRunning": child,
+        **client.create_http_management_payload(instance_id),
+    }
+    return _json(409, body)
+
+
 def _owned_elsewhere(start: start_request.StartRequest, owner: str) -> func.HttpResponse:
     job = start.job
     body = {
@@ -125,12 +142,16 @@ async def main(req: func.HttpRequest, starter: str) -> func.HttpResponse:
     client = df.DurableOrchestrationClient(starter)
     instance_id = start.instance_id
     try:
-        outcome = await starting.start_once(client, name, instance_id, start.job.to_input())
+        outcome = await starting.start_once(
+            client, name, instance_id, start.job.to_input(), binding=starter
+        )
     except starting.HostUnavailable:
         return _json(503, {"error": "the Durable Functions host did not answer; try again"})
     except starting.StartRefused:
         return _json(502, {"error": "the Durable Functions host refused to start it"})
     if outcome.running:
         return _conflict(client, instance_id, outcome.running, name)
+    if outcome.child_running:
+        return _children_stopping(client, instance_id, outcome.child_running)
     log.info("started %s (%s): %s", instance_id, name, start.job.descriptor())
     return client.create_check_status_response(req, instance_id)

@@ -3,14 +3,15 @@
 The Durable Functions extension does not pass a terminate (or a purge) on to the
 sub-orchestrations of an instance: the parent shows Terminated at once while its partitions
 go on copying. So the sub-orchestrations get ids anyone can derive from the parent's id,
-``<parent id>:p<index>`` for partitions and ``<parent id>:prune`` for a scheduled backup's
-prune, and a client that terminates or purges a backup (or a restore) finds them with one
-instance query by the id prefix ``<parent id>:`` and acts on them too.
+``<parent id>:<run>:p<index>`` for partitions and ``<parent id>:<run>:prune`` for a scheduled
+backup's prune, and a client that terminates or purges a backup (or a restore) finds them
+with one instance query by the id prefix ``<parent id>:`` and acts on them too.
 
-The same ids serve every run of a destination: a run replaces the previous run's finished
-partitions instead of adding new instances to the task hub, and a run started while a
-partition of an earlier run still copies cannot start that partition (the host refuses an id
-that is still running), so two runs never copy into one destination at once.
+``<run>`` is new for every run of the parent (whose id repeats: one per destination). The
+extension refuses to start a sub-orchestration over a running instance of the same id, so
+with ids shared between runs a re-run could not start a partition an earlier, terminated run
+still had running. The starter refuses such a re-run up front instead (``active_children``)
+and purges the earlier run's finished children, so the task hub does not grow run by run.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from __future__ import annotations
 SEPARATOR = ":"
 
 
-def partition_id(parent_id: str, index: int) -> str:
-    """The instance id of the partition ``index`` of ``parent_id``."""
-    return f"{parent_id}{SEPARATOR}p{index:05d}"
+def run_token(uuid: object) -> str:
+    """A short token naming one run, from the orchestration's replay-safe ``new_uuid()``."""
+    return str(uuid).replace("-", "")[:12]
 
 
-def prune_id(parent_id: str) -> str:
-    """The instance id of the prune a scheduled backup runs as its last step."""
-    return f"{parent_id}{SEPARATOR}prune"
+def partition_id(parent_id: str, run: str, index: int) -> str:
+    """The instance id of the partition ``index`` of the run ``run`` of ``parent_id``."""
+    return f"{parent_id}{SEPARATOR}{run}{SEPARATOR}p{index:05d}"
+
+
+def prune_id(parent_id: str, run: str) -> str:
+    """The instance id of the prune a scheduled backup's run ``run`` ends with."""
+    return f"{parent_id}{SEPARATOR}{run}{SEPARATOR}prune"
 
 
 def prefix_of(parent_id: str) -> str:

@@ -352,7 +352,7 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
                 if paged
                 else {**child_input, "index": index, "files": parts[index]},
                 # Derived from ours, so terminating or purging this backup can find it.
-                instance_id=children.partition_id(context.instance_id, index),
+                instance_id=children.partition_id(context.instance_id, run_id, index),
             )
             for index in wave
         ]
@@ -414,12 +414,14 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
         )
         if job.retention is not None:
             context.set_custom_status(custom_status(PRUNING, scope, totals, done))
-            scope = dataclasses.replace(scope, retention=(yield from _prune(context, job)))
+            scope = dataclasses.replace(scope, retention=(yield from _prune(context, job, run_id)))
     context.set_custom_status(custom_status(DONE, scope, totals, done))
     return totals.bytes_backed_up
 
 
-def _prune(context: df.DurableOrchestrationContext, job: Job) -> Generator[Any, Any, dict]:
+def _prune(
+    context: df.DurableOrchestrationContext, job: Job, run_id: str
+) -> Generator[Any, Any, dict]:
     """Apply the job's retention policy to its destination, as a sub-orchestration.
 
     Run here, inside the backup's instance, because a prune shares the destination's instance
@@ -441,7 +443,7 @@ def _prune(context: df.DurableOrchestrationContext, job: Job) -> Generator[Any, 
             function_names.PRUNE_ORCHESTRATOR,
             prune_input,
             # Derived from ours, so terminating or purging this backup can find it.
-            instance_id=children.prune_id(context.instance_id),
+            instance_id=children.prune_id(context.instance_id, run_id),
         )
     except Exception as exc:  # the SDK raises a plain Exception for a failed sub-orchestration
         return {"policy": job.retention.describe(), "error": task_error(exc, MAX_HALT_TEXT)}

@@ -78,7 +78,7 @@ async def run_occurrence(
     results = []
     seen: set[str] = set()
     for options in roots:
-        result = await _start_root(client, options, settings, seen, env)
+        result = await _start_root(client, options, settings, seen, env, starter)
         results.append(result)
     return results
 
@@ -89,6 +89,7 @@ async def _start_root(
     settings: cfg.Settings,
     seen: set[str],
     env: Mapping[str, str],
+    starter: str | None = None,
 ) -> RootResult:
     path = str(options.get("path"))
     try:
@@ -123,7 +124,11 @@ async def _start_root(
     seen.add(instance_id)
     try:
         outcome = await starting.start_once(
-            client, function_names.BACKUP_ORCHESTRATOR, instance_id, start.job.to_input()
+            client,
+            function_names.BACKUP_ORCHESTRATOR,
+            instance_id,
+            start.job.to_input(),
+            binding=starter,
         )
     except (starting.HostUnavailable, starting.StartRefused) as exc:
         detail = (
@@ -133,6 +138,15 @@ async def _start_root(
         )
         log.error("scheduled backup of %r not started: %s", path, detail)
         return RootResult(path, FAILED, instance_id, detail, start)
+    if outcome.child_running:
+        log.warning(
+            "scheduled backup of %r not started: %s of an earlier run is still running "
+            "(stop it with: site-backup terminate %s)",
+            path,
+            outcome.child_running,
+            instance_id,
+        )
+        return RootResult(path, RUNNING, instance_id, "an earlier run's partitions run", start)
     if outcome.running:
         log.warning(
             "scheduled backup of %r not started: the backup %s is still %s; nothing new "

@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from sitebackup import ownership, snapshot_store
+from sitebackup import earlier_runs, ownership, snapshot_store
 from sitebackup import request as start_request
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,12 @@ class StartRefused(Exception):
 class Outcome:
     instance_id: str
     running: str | None = None  # the runtime status of an instance already active, if any
+    # A sub-orchestration an earlier run left running (its parent was terminated), if any.
+    child_running: str | None = None
 
     @property
     def started(self) -> bool:
-        return self.running is None
+        return self.running is None and self.child_running is None
 
 
 async def active_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
@@ -50,9 +52,17 @@ async def active_status(client: df.DurableOrchestrationClient, instance_id: str)
 
 
 async def start_once(
-    client: df.DurableOrchestrationClient, name: str, instance_id: str, value: Any
+    client: df.DurableOrchestrationClient,
+    name: str,
+    instance_id: str,
+    value: Any,
+    binding: str | None = None,
 ) -> Outcome:
     """Start ``name`` as ``instance_id`` unless an instance of that id is active.
+
+    With the client ``binding`` (its JSON), also unless a sub-orchestration an earlier run
+    of that id left is still active (``Outcome.child_running``); the earlier runs' finished
+    sub-orchestrations are purged before the start (``earlier_runs.settle``).
 
     Raises HostUnavailable when the first lookup fails, StartRefused when the start failed
     and no instance of that id turned out to be running.
@@ -64,6 +74,14 @@ async def start_once(
         raise HostUnavailable(instance_id) from exc
     if runtime:
         return Outcome(instance_id, runtime)
+    if binding is not None:
+        try:
+            child = await earlier_runs.settle(binding, client, instance_id)
+        except earlier_runs.QueryFailed as exc:
+            log.error("could not list the sub-orchestrations of %s: %s", instance_id, exc)
+            raise HostUnavailable(instance_id) from exc
+        if child:
+            return Outcome(instance_id, child_running=child)
     try:
         await client.start_new(name, instance_id, value)
     except Exception as exc:

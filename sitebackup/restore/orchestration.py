@@ -112,6 +112,8 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
     who = function_names.RESTORE_ORCHESTRATOR
     job = _job(context.get_input(), who)
     retry = _retry(job)
+    # New for every run (the instance id repeats per target folder); replay-safe.
+    run = children.run_token(context.new_uuid())
     scope = Scope(container=job.container, prefix=job.prefix)
     context.set_custom_status(custom_status(LISTING, scope))
     try:
@@ -142,7 +144,7 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
                 function_names.RESTORE_PARTITION_ORCHESTRATOR,
                 {"job": child, "slice": part},
                 # Derived from ours, so terminating or purging this restore can find it.
-                instance_id=children.partition_id(context.instance_id, index),
+                instance_id=children.partition_id(context.instance_id, run, index),
             )
             for index, part in wave
         ]

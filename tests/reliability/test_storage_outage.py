@@ -212,7 +212,22 @@ def test_a_rerun_after_a_backup_lost_to_an_outage_skips_what_was_stored(
             assert ended["runtimeStatus"] == "Terminated", ended
         finally:
             storage.start()
-        again_id, again_url = started(start_backup(host, site, unique_name))
+
+        # Terminating through the raw webhook stops only the parent: its partitions go on
+        # (retrying, then copying once storage is back). Until they end the starter refuses
+        # the re-run and says how to stop them; then the re-run starts.
+        def rerun():
+            answer = start_backup(host, site, unique_name)
+            if answer.status == 409:
+                error = answer.json()["error"]
+                assert "partitions are still stopping" in error, error
+                assert f"site-backup terminate {instance_id}" in error, error
+            return answer
+
+        answer = wait_until(
+            rerun, lambda answer: answer.status != 409, 300, "the re-run's start", interval=0.5
+        )
+        again_id, again_url = started(answer)
         final = host.wait_for_status(again_url, timeout=300)
     custom = final["customStatus"]
     assert again_id == instance_id

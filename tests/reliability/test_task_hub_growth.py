@@ -1,7 +1,7 @@
 """A year of nightly runs must not grow the task hub for ever.
 
-- Every run of a destination reuses its partitions' instance ids (``<id>:p<n>``), so a re-run
-  replaces the previous run's partitions instead of adding new ones.
+- A run's partitions are ``<id>:<run>:p<n>``, new ids every run; the starter purges the
+  previous run's finished partitions, so a re-run does not add to the task hub.
 - The client's ``purge`` removes a backup with its partitions (the extension's purge does not
   cascade).
 - Purging gives the space back: the state file shrinks after large inputs are purged.

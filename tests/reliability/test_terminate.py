@@ -57,7 +57,7 @@ def _settled_count(container: ContainerClient, quiet_for: float, timeout: float)
 
 def _partitions(host: HostProcess, parent_id: str) -> list[dict]:
     answer = host.request(
-        "GET", f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={parent_id}:p&top=1000"
+        "GET", f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={parent_id}:&top=1000"
     )
     assert answer.status == 200, answer.body[:300]
     return answer.json()
