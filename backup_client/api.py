@@ -297,7 +297,7 @@ class BackupApi:
     # ---- partitions (sub-orchestrations) ------------------------------------------------
 
     def partitions(self, instance: str, statuses: str | None = None) -> list[Mapping[str, Any]]:
-        """The partition instances of a backup or restore (ids ``<id>:p<n>``), every page.
+        """The partition instances of a backup or restore (ids ``<id>:<run>:p<n>``), every page.
 
         ``statuses``: a comma-separated ``runtimeStatus`` filter, or None for all.
         """

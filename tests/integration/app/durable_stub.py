@@ -1,7 +1,8 @@
 """A stand-in for the Durable extension's RPC endpoint, recording what the client SDK asks.
 
-It answers the two calls the starter makes (``get_status`` and ``start_new``) the way the
-extension does, so ``HttpStart.main`` runs with the real client SDK over real HTTP.
+It answers the calls the starter makes (``get_status``, the instance query by id prefix,
+``purge_instance_history`` and ``start_new``) the way the extension does, so
+``HttpStart.main`` runs with the real client SDK over real HTTP.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ class DurableStub:
     start_status: int = 202
     requests: list[tuple[str, str]] = field(default_factory=list)
     started: list[dict[str, Any]] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> DurableStub:
         app = web.Application()
+        app.router.add_get("/durabletask/instances/", self._list)
         app.router.add_get("/durabletask/instances/{id}", self._status)
+        app.router.add_delete("/durabletask/instances/{id}", self._purge)
         app.router.add_post("/durabletask/orchestrators/{name}/{id}", self._start)
         app.router.add_post("/durabletask/orchestrators/{name}", self._start)
         self._runner = web.AppRunner(app)
@@ -60,6 +64,24 @@ class DurableStub:
             "lastUpdatedTime": "2024-01-01T00:00:01Z",
         }
         return web.json_response(body, status=202 if runtime in ("Running", "Pending") else 200)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        self.requests.append(("GET", request.path_qs))
+        prefix = request.query.get("instanceIdPrefix", "")
+        found = [
+            {"instanceId": instance_id, "runtimeStatus": runtime}
+            for instance_id, runtime in self.statuses.items()
+            if instance_id.startswith(prefix)
+        ]
+        return web.json_response(found)
+
+    async def _purge(self, request: web.Request) -> web.Response:
+        instance_id = request.match_info["id"]
+        self.requests.append(("DELETE", request.path))
+        if self.statuses.pop(instance_id, None) is None:
+            return web.Response(status=404)
+        self.purged.append(instance_id)
+        return web.json_response({"instancesDeleted": 1})
 
     async def _start(self, request: web.Request) -> web.Response:
         self.requests.append(("POST", request.path))

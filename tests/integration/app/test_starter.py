@@ -194,6 +194,34 @@ def test_a_running_backup_of_the_same_destination_gets_409(site, runtime):
     assert stub.started == []
 
 
+def test_a_partition_an_earlier_run_left_running_gets_409_saying_how_to_stop_it(site):
+    parent = instance_id("backups", "www")
+    child = f"{parent}:20250101T000000Z-0123456789ab:p00003"
+    statuses = {parent: "Terminated", child: "Running", f"{parent}x:r:p00000": "Running"}
+    response, stub = call(http_request(str(site)), DurableStub(statuses=statuses))
+
+    assert response.status_code == 409
+    body = json.loads(response.get_body())
+    assert "partitions are still stopping" in body["error"]
+    assert f"site-backup terminate {parent}" in body["error"]
+    assert body["stillRunning"] == child and body["id"] == parent
+    assert stub.started == [] and stub.purged == []
+
+
+def test_an_earlier_runs_finished_partitions_are_purged_before_the_new_run(site):
+    parent = instance_id("backups", "www")
+    earlier = [f"{parent}:20250101T000000Z-0123456789ab:p0000{n}" for n in range(3)]
+    other = f"{instance_id('backups', 'other')}:r:p00000"  # another destination's: kept
+    statuses = {parent: "Terminated", other: "Completed"}
+    statuses |= dict(zip(earlier, ["Completed", "Failed", "Terminated"], strict=True))
+    response, stub = call(http_request(str(site)), DurableStub(statuses=statuses))
+
+    assert response.status_code == 202
+    assert sorted(stub.purged) == earlier
+    assert other in stub.statuses
+    assert [s["instance_id"] for s in stub.started] == [parent]
+
+
 def test_a_finished_backup_of_the_same_destination_is_started_again(site):
     done_id = instance_id("backups", "www")
     response, stub = call(http_request(str(site)), DurableStub(statuses={done_id: "Completed"}))
