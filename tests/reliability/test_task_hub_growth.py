@@ -47,7 +47,12 @@ def test_reruns_reuse_partitions_and_purge_removes_them(
     site = allowed_root / "site"
     build_tree(site, 400, seed=8, max_size=256)
     counts = []
-    for _ in range(3):
+    for run in range(3):
+        if run:
+            # Every file changes, so every run copies in as many partitions as the first.
+            for path in site.rglob("*"):
+                if path.is_file():
+                    path.write_bytes(path.read_bytes() + b"+")
         instance_id, url = started(start_backup(backup_host, site, unique_name))
         assert backup_host.wait_for_status(url, timeout=120)["runtimeStatus"] == "Completed"
         counts.append(len(list_instances(backup_host)))
