@@ -41,11 +41,17 @@ class BackupRun:
         return self.usage.peak_rss["host"] / MiB
 
 
-def backup(host: Host, root: Path, container: str, timeout: float) -> tuple[float, dict]:
-    """POST a backup of ``root`` into ``container``; (seconds until Completed, status JSON)."""
-    url = f"{host.url}/orchestrators/{BACKUP_FUNCTION}"
+def run_to_completion(
+    host: Host, function: str, body: dict[str, Any], timeout: float, what: str
+) -> tuple[float, dict]:
+    """POST ``body`` to the orchestrator ``function``; (seconds until Completed, status JSON).
+
+    Any other end is a BenchError that names ``what`` ran, with the host's log tail when the
+    wait itself failed.
+    """
+    url = f"{host.url}/orchestrators/{function}"
     started = time.perf_counter()
-    status_url = start_orchestration(url, {"path": str(root), "container": container})
+    status_url = start_orchestration(url, body)
     try:
         status = wait_until_done(status_url, timeout)
     except BenchError as error:
@@ -53,10 +59,15 @@ def backup(host: Host, root: Path, container: str, timeout: float) -> tuple[floa
     seconds = time.perf_counter() - started
     if status.get("runtimeStatus") != "Completed":
         raise BenchError(
-            f"backup of {root} ended {status.get('runtimeStatus')}: "
-            f"{str(status.get('output'))[:1000]}"
+            f"{what} ended {status.get('runtimeStatus')}: {str(status.get('output'))[:1000]}"
         )
     return seconds, status
+
+
+def backup(host: Host, root: Path, container: str, timeout: float) -> tuple[float, dict]:
+    """POST a backup of ``root`` into ``container``; (seconds until Completed, status JSON)."""
+    body = {"path": str(root), "container": container}
+    return run_to_completion(host, BACKUP_FUNCTION, body, timeout, f"backup of {root}")
 
 
 # The app's custom status counters worth a note in the table, and their words there.

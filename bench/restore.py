@@ -25,9 +25,8 @@ from requests.adapters import HTTPAdapter
 
 from bench import BenchError
 from bench.ceiling import per_file_concurrency
-from bench.e2e import backup, summary
+from bench.e2e import backup, run_to_completion, summary
 from bench.host import Host, running_host
-from bench.httpapi import start_orchestration, wait_until_done
 from bench.monitor import Monitor, Usage
 from bench.results import RESTORE, RESTORE_CEILING, MiB, Row, error_text
 from bench.storage import PROJECT_DIR, container_name, fresh_azurite
@@ -86,19 +85,7 @@ def download_tree(
 
 
 def restore(host: Host, body: dict[str, Any], timeout: float) -> tuple[float, dict]:
-    url = f"{host.url}/orchestrators/{RESTORE_FUNCTION}"
-    started = time.perf_counter()
-    status_url = start_orchestration(url, body)
-    try:
-        status = wait_until_done(status_url, timeout)
-    except BenchError as error:
-        raise BenchError(f"{error}\nhost log tail:\n{host.log_tail()}") from None
-    seconds = time.perf_counter() - started
-    if status.get("runtimeStatus") != "Completed":
-        raise BenchError(
-            f"restore ended {status.get('runtimeStatus')}: {str(status.get('output'))[:1000]}"
-        )
-    return seconds, status
+    return run_to_completion(host, RESTORE_FUNCTION, body, timeout, "restore")
 
 
 def _empty(path: Path) -> Path:
