@@ -360,15 +360,7 @@ class FunctionApp:
                 raise AppLoadError(function.error or "not loaded")
             result = await self._run_http(function, request, client_json, invocation_id)
         except Exception as error:  # the real host answers 500
-            logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
-            log.error(
-                "Exception while executing function: Functions.%s. Result: Failure\n"
-                "Exception: %s: %s\nStack: %s",
-                function.name,
-                type(error).__name__,
-                error,
-                stack_text(error, __file__),
-            )
+            _log_failure(function, error, invocation_id, started)
             return HttpResult(500)
         logs.executed(log, logging.INFO, function.name, True, invocation_id, started)
         return result
@@ -428,15 +420,7 @@ class FunctionApp:
             kwargs = self._kwargs(function, values, invocation_id)
             await self._call(function, kwargs, self._http())
         except Exception as error:  # logged like the real host; the schedule goes on
-            logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
-            log.error(
-                "Exception while executing function: Functions.%s. Result: Failure\n"
-                "Exception: %s: %s\nStack: %s",
-                function.name,
-                type(error).__name__,
-                error,
-                stack_text(error, __file__),
-            )
+            _log_failure(function, error, invocation_id, started)
             return False
         logs.executed(log, logging.INFO, function.name, True, invocation_id, started)
         return True
@@ -538,4 +522,19 @@ def load_app(
         broken=found.broken,
         disabled=found.disabled,
         skipped=found.skipped,
+    )
+
+
+def _log_failure(
+    function: LoadedFunction, error: BaseException, invocation_id: str, started: float
+) -> None:
+    """A function that raised, logged in the real host's words."""
+    logs.executed(log, logging.INFO, function.name, False, invocation_id, started)
+    log.error(
+        "Exception while executing function: Functions.%s. Result: Failure\n"
+        "Exception: %s: %s\nStack: %s",
+        function.name,
+        type(error).__name__,
+        error,
+        stack_text(error, __file__),
     )
