@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient
 
 from faults.trees import FileFacts, Manifest
@@ -52,9 +53,19 @@ def read_blob(container: ContainerClient, properties: BlobProperties) -> BlobFac
 
 
 def read_blobs(container: ContainerClient, prefix: str) -> dict[str, BlobFacts]:
-    """Every blob under ``prefix/`` (or the whole container for an empty prefix), by name."""
+    """Every blob under ``prefix/`` (or the whole container for an empty prefix), by name.
+
+    A container that does not exist holds no blobs: storage can lose a whole container
+    (Azurite killed before it saved its metadata), and that is a loss to report, every file
+    missing, not a failure of the check.
+    """
     start = f"{prefix.strip('/')}/" if prefix.strip("/") else None
-    listed = list(container.list_blobs(name_starts_with=start, include=["metadata"]))
+    try:
+        listed = list(container.list_blobs(name_starts_with=start, include=["metadata"]))
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) != "ContainerNotFound":
+            raise
+        return {}
     with ThreadPoolExecutor(_WORKERS) as pool:
         facts = list(pool.map(lambda p: read_blob(container, p), listed))
     return {fact.name: fact for fact in facts}

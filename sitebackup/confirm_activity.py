@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from sitebackup import activity_setup, layout, rerun, storage
 from sitebackup.confirm import confirm
@@ -56,13 +56,25 @@ def confirm_backup(value: Any, env: Mapping[str, str] | None = None) -> dict[str
     env = os.environ if env is None else env
     setup = activity_setup.for_env(env)
     container = storage.container_client(setup.service, job.container)
+    store = store_for(job, env)
     blobs = container.list_blobs(
         name_starts_with=rerun.name_prefix(job.prefix) or None,
         include=["metadata"],
         results_per_page=BLOB_PAGE_SIZE,
     )
     try:
-        result = confirm(_entries(store_for(job, env), job, run_id, value), blobs, job.prefix)
+        result = confirm(_entries(store, job, run_id, value), blobs, job.prefix)
+    except ResourceNotFoundError as exc:
+        if getattr(exc, "error_code", None) != "ContainerNotFound":
+            raise storage.failure(exc, f"confirming the backup in {echo(job.container)}") from None
+        # Storage lost the whole container (Azurite killed before it saved its metadata, or
+        # someone deleted it): every file of the run is missing, which the report says and
+        # the next run repairs. Retrying the listing could never succeed.
+        log.warning("run %s: container %s is gone from storage", run_id, job.container)
+        try:
+            result = confirm(_entries(store, job, run_id, value), (), job.prefix)
+        except AzureError as again:
+            raise storage.failure(again, "reading the run's pages") from None
     except AzureError as exc:
         raise storage.failure(exc, f"confirming the backup in {echo(job.container)}") from None
     if result.lost:
