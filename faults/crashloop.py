@@ -112,6 +112,7 @@ class RunResult:
     seconds_to_kill: float = 0.0
     seconds_to_recover: float = 0.0
     lost_reported: int = 0  # storage kills: files the confirmation reported lost
+    lost_found: int = 0  # storage kills: files lost, found by downloading every blob
     container_lost: bool = False  # storage kills: the whole container was gone after it
     problems: list[str] = field(default_factory=list)
 
@@ -133,9 +134,9 @@ class RunResult:
             f"{self.seconds_to_recover:5.2f}s, copies redone {self.copies_redone:>3} -> {verdict}"
         )
         if self.plan.phase == STORAGE:
-            line += f", storage lost {self.lost_reported} (reported, then repaired)"
+            line += f", storage lost {self.lost_found} (reported, then repaired)"
             if self.container_lost:
-                line += ", the whole container with them"
+                line += ", its container too"
         if self.aims > 1:
             line += f" (aimed {self.aims} times)"
         if self.problems:
@@ -289,6 +290,7 @@ def run_once(
         if killing_storage:
             status = host.wait_for_status(instance_id, TERMINAL, timeout=config.run_timeout)
             lost = lost_files(service, container, tree.name, manifest)
+            result.lost_found = len(lost)
             result.container_lost = not service.get_container_client(container).exists()
             problems, result.lost_reported = judge_killed_run(status, lost)
             result.problems.extend(problems)
