@@ -84,6 +84,27 @@ def _ids(value: Any, key: str, who: str) -> list[str]:
     return items
 
 
+def _cutoff(value: dict[str, Any], who: str) -> int:
+    cutoff = value.get("cutoffMs")
+    if isinstance(cutoff, bool) or not isinstance(cutoff, int):
+        raise JobError(f"{who}: 'cutoffMs' must be an integer")
+    return cutoff
+
+
+def _pages_of_one_call(pages: Any) -> tuple[list[list[Any]], str | None]:
+    """Up to PAGES_PER_CALL pages of a blob listing (``by_page()``), and the marker the next
+    call goes on from (None: the listing is done). A sweep call stays short this way."""
+    taken: list[list[Any]] = []
+    marker = None
+    for _ in range(PAGES_PER_CALL):
+        page = next(pages, None)
+        if page is None:
+            return taken, None
+        taken.append(list(page))
+        marker = pages.continuation_token
+    return taken, marker
+
+
 def drop(value: Any, env: Mapping[str, str] | None = None) -> int:
     """E2_DropSnapshots: delete the headers of the dropped snapshots (first, so no reader
     picks a snapshot whose content is about to go). Returns how many were there."""
@@ -198,9 +219,7 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
     who = "E2_SweepContent"
     job = _job(value, who)
     kept = _ids(value, "kept", who)
-    cutoff = value.get("cutoffMs")
-    if isinstance(cutoff, bool) or not isinstance(cutoff, int):
-        raise JobError(f"{who}: 'cutoffMs' must be an integer")
+    cutoff = _cutoff(value, who)
     marker = value.get("marker")
     store = _store(job, env)
     backup = _backup(job, env)
@@ -211,12 +230,8 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
             name_starts_with=head, include=["snapshots"], results_per_page=LIST_PAGE
         ).by_page(continuation_token=marker)
         doomed: list[sweep.Item] = []
-        next_marker = None
-        for _ in range(PAGES_PER_CALL):
-            page = next(pages, None)
-            if page is None:
-                next_marker = None
-                break
+        taken, next_marker = _pages_of_one_call(pages)
+        for page in taken:
             for blob in page:
                 item = _item(blob)
                 versions = (
@@ -224,7 +239,6 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
                 )
                 if sweep.deletable(item, needed, cutoff, versions):
                     doomed.append(item)
-            next_marker = pages.continuation_token
     except ResourceNotFoundError:
         return _result(None, job.dry_run, [])
     except AzureError as exc:
@@ -243,9 +257,7 @@ def sweep_runs(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     who = "E2_SweepRuns"
     job = _job(value, who)
     kept = set(_ids(value, "kept", who))
-    cutoff = value.get("cutoffMs")
-    if isinstance(cutoff, bool) or not isinstance(cutoff, int):
-        raise JobError(f"{who}: 'cutoffMs' must be an integer")
+    cutoff = _cutoff(value, who)
     store = _store(job, env)
     folder = layout.destination_folder(job.container, job.prefix) + "runs/"
     doomed: list[tuple[str, int]] = []
@@ -253,18 +265,13 @@ def sweep_runs(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
         pages = store.meta.list_blobs(name_starts_with=folder, results_per_page=LIST_PAGE).by_page(
             continuation_token=value.get("marker")
         )
-        next_marker = None
-        for _ in range(PAGES_PER_CALL):
-            page = next(pages, None)
-            if page is None:
-                next_marker = None
-                break
+        taken, next_marker = _pages_of_one_call(pages)
+        for page in taken:
             for blob in page:
                 run_id = blob.name[len(folder) :].split("/", 1)[0]
                 modified = int(blob.last_modified.timestamp() * 1000)
                 if run_id not in kept and modified < cutoff:
                     doomed.append((blob.name, blob.size or 0))
-            next_marker = pages.continuation_token
     except ResourceNotFoundError:
         return {"marker": None, "pages": 0, "bytes": 0}
     except AzureError as exc:
