@@ -127,14 +127,14 @@ class Job:
             container=container,
             prefix=prefix,
             compare=compare,
-            partition_size=_positive(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
-            partition_concurrency=_positive(
+            partition_size=positive_int(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
+            partition_concurrency=positive_int(
                 value, "partitionConcurrency", cfg.DEFAULT_PARTITION_CONCURRENCY
             ),
-            retry_first_interval_ms=_positive(
+            retry_first_interval_ms=positive_int(
                 retry, "firstIntervalMs", cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS, "retry."
             ),
-            retry_max_attempts=_positive(
+            retry_max_attempts=positive_int(
                 retry, "maxAttempts", cfg.DEFAULT_RETRY_MAX_ATTEMPTS, "retry."
             ),
             exclude_defaults=exclude_defaults,
@@ -158,7 +158,9 @@ def _str(value: dict, key: str, default: str) -> str:
     return item
 
 
-def _positive(value: dict, key: str, default: int, where: str = "") -> int:
+def positive_int(value: dict, key: str, default: int, where: str = "") -> int:
+    """``value[key]`` if it is a positive integer, ``default`` if it is missing; ``where``
+    names the object it sits in, for the message."""
     item = value.get(key)
     if item is None:
         return default

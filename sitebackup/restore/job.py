@@ -13,6 +13,7 @@ from typing import Any
 
 from sitebackup import settings as cfg
 from sitebackup.errors import JobError, NamingError, echo
+from sitebackup.job import positive_int
 from sitebackup.naming import container_name_problem, normalize_prefix
 from sitebackup.restore import download, patterns
 
@@ -85,14 +86,14 @@ class RestoreJob:
             target=target,
             include=tuple(include),
             existing=existing,
-            partition_size=_positive(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
-            partition_concurrency=_positive(
+            partition_size=positive_int(value, "partitionSize", cfg.DEFAULT_PARTITION_SIZE),
+            partition_concurrency=positive_int(
                 value, "partitionConcurrency", cfg.DEFAULT_PARTITION_CONCURRENCY
             ),
-            retry_first_interval_ms=_positive(
+            retry_first_interval_ms=positive_int(
                 retry, "firstIntervalMs", cfg.DEFAULT_RETRY_FIRST_INTERVAL_MS
             ),
-            retry_max_attempts=_positive(retry, "maxAttempts", cfg.DEFAULT_RETRY_MAX_ATTEMPTS),
+            retry_max_attempts=positive_int(retry, "maxAttempts", cfg.DEFAULT_RETRY_MAX_ATTEMPTS),
         )
 
 
@@ -100,13 +101,4 @@ def _text(value: dict, key: str, allow_empty: bool = False) -> str:
     item = value.get(key, "" if allow_empty else None)
     if not isinstance(item, str) or (not item and not allow_empty):
         raise JobError(f"'{key}' must be a non-empty string")
-    return item
-
-
-def _positive(value: dict, key: str, default: int) -> int:
-    item = value.get(key)
-    if item is None:
-        return default
-    if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-        raise JobError(f"'{key}' must be a positive integer, got {echo(item)}")
     return item
