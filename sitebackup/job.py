@@ -44,10 +44,7 @@ class Job:
             **self.listing_input(),
             "partitionSize": self.partition_size,
             "partitionConcurrency": self.partition_concurrency,
-            "retry": {
-                "firstIntervalMs": self.retry_first_interval_ms,
-                "maxAttempts": self.retry_max_attempts,
-            },
+            "retry": retry_input(self.retry_first_interval_ms, self.retry_max_attempts),
         }
         if self.retention is not None:
             value["retention"] = self.retention.to_json()
@@ -147,6 +144,11 @@ class Job:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def retry_input(first_interval_ms: int, max_attempts: int) -> dict[str, int]:
+    """A job input's ``retry`` object: how its activities are retried."""
+    return {"firstIntervalMs": first_interval_ms, "maxAttempts": max_attempts}
 
 
 def _str(value: dict, key: str, default: str) -> str:

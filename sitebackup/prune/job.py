@@ -8,6 +8,7 @@ from typing import Any
 from sitebackup import request
 from sitebackup import settings as cfg
 from sitebackup.errors import JobError, NamingError, echo
+from sitebackup.job import retry_input
 from sitebackup.naming import container_name_problem, normalize_prefix
 from sitebackup.retention import Policy
 
@@ -33,10 +34,7 @@ class PruneJob:
     def to_input(self) -> dict[str, Any]:
         return {
             **self.descriptor(),
-            "retry": {
-                "firstIntervalMs": self.retry_first_interval_ms,
-                "maxAttempts": self.retry_max_attempts,
-            },
+            "retry": retry_input(self.retry_first_interval_ms, self.retry_max_attempts),
         }
 
     @classmethod

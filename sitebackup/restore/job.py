@@ -13,7 +13,7 @@ from typing import Any
 
 from sitebackup import settings as cfg
 from sitebackup.errors import JobError, NamingError, echo
-from sitebackup.job import positive_int
+from sitebackup.job import positive_int, retry_input
 from sitebackup.naming import container_name_problem, normalize_prefix
 from sitebackup.restore import download, patterns
 
@@ -47,10 +47,7 @@ class RestoreJob:
             **self.descriptor(),
             "partitionSize": self.partition_size,
             "partitionConcurrency": self.partition_concurrency,
-            "retry": {
-                "firstIntervalMs": self.retry_first_interval_ms,
-                "maxAttempts": self.retry_max_attempts,
-            },
+            "retry": retry_input(self.retry_first_interval_ms, self.retry_max_attempts),
         }
 
     @classmethod
