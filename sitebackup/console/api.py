@@ -25,10 +25,10 @@ import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
 
+from sitebackup import earlier_runs, snapshot_store
 from sitebackup import function_names as names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
-from sitebackup import snapshot_store
 from sitebackup.console import paging, runs, snapshots, timeline
 from sitebackup.console.durable import TIMEOUT, DurableReader, DurableUnavailable
 from sitebackup.errors import ConfigError, NamingError, StorageError, echo
@@ -390,6 +390,34 @@ async def terminate(starter: str, instance_id: str, body: bytes) -> func.HttpRes
         raise DurableUnavailable(
             f"the durable host refused to terminate the run: {str(exc)[:200]}"
         ) from None
+    # The extension does not pass a terminate on to sub-orchestrations: the run's partitions
+    # would keep copying (and block the next run with a 409) unless they are stopped too.
+    stopped = await _terminate_children(starter, client, instance_id, reason)
     return _json(
-        202, {"id": instance_id, "message": "termination requested; the run stops within seconds"}
+        202,
+        {
+            "id": instance_id,
+            "partitionsTerminated": stopped,
+            "message": "termination requested; the run stops within seconds",
+        },
     )
+
+
+async def _terminate_children(
+    starter: str, client: df.DurableOrchestrationClient, instance_id: str, reason: str
+) -> int:
+    try:
+        found = await earlier_runs.children_of(starter, instance_id)
+    except earlier_runs.QueryFailed as exc:
+        log.warning("listing the partitions of %s failed: %s", instance_id, exc)
+        return 0
+    stopped = 0
+    for item in found:
+        if item.get("runtimeStatus") not in earlier_runs.ACTIVE:
+            continue
+        try:
+            await client.terminate(str(item.get("instanceId")), reason)
+            stopped += 1
+        except Exception as exc:  # it may have ended between the query and now
+            log.warning("terminating %s failed: %s", item.get("instanceId"), exc)
+    return stopped

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from devhost.poll import poll
 from tests.e2e.console.snapshot_trees import two_snapshots
 from tests.reliability.privileges import UnprivilegedHost, unprivileged_prefix
 from tests.support.host_process import http_request, running_host
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+ACTIVE = ("Running", "Pending")
 
 
 def make_tree(root: Path, files: int) -> dict[str, bytes]:
@@ -122,6 +126,17 @@ def test_terminate_a_long_backup(slow_host, allowed_root, page):
     # It runs: the page says so and offers to terminate it.
     terminate = page.get_by_role("button", name="Terminate")
     terminate.wait_for(timeout=30_000)
+    # Wait until a partition copies, so there is one to stop.
+    children_url = (
+        f"{console_host.url}/runtime/webhooks/durabletask/instances?instanceIdPrefix={run_id}:"
+    )
+    running = poll(
+        children_url,
+        lambda a: any(c["runtimeStatus"] == "Running" for c in a.json() or []),
+        timeout=60,
+        what="a running partition",
+    )
+    running_child = next(c["instanceId"] for c in running.json() if c["runtimeStatus"] == "Running")
     terminate.click()
     page.locator("#summary .badge:text-is('Terminated')").wait_for(timeout=60_000)
     assert "terminated from the console" in page.locator("#run-error").inner_text()
@@ -130,6 +145,16 @@ def test_terminate_a_long_backup(slow_host, allowed_root, page):
         "GET", f"{console_host.url}/runtime/webhooks/durabletask/instances/{run_id}"
     )
     assert answer.json()["runtimeStatus"] == "Terminated"
+    # Its partitions stop too (the extension does not pass a terminate on to them): the
+    # one running when the button was pressed ends Terminated, and none runs any more.
+    answer = poll(
+        children_url,
+        lambda a: not [c for c in a.json() if c["runtimeStatus"] in ACTIVE],
+        timeout=60,
+        what="no partition running",
+    )
+    ended = {c["instanceId"]: c["runtimeStatus"] for c in answer.json()}
+    assert ended.get(running_child) == "Terminated", ended
     # And it can be started again from the same page.
     page.get_by_role("button", name="Start again").click()
     page.locator(
