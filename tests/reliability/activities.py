@@ -7,6 +7,7 @@ the listing or the copy reported it with a reason. Nothing in between, nothing s
 from __future__ import annotations
 
 import importlib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from tests.reliability.messy import display_forms
 
 COPY = "E2_CopyFileToBlob"
 LIST = "E2_GetFileList"
+READ_PAGE = "E2_ReadFilePage"
 
 
 def call(function: str, value: Any) -> Any:
@@ -44,9 +46,22 @@ class Outcome:
         return found
 
 
+def list_run(descriptor: dict[str, str]) -> dict[str, Any]:
+    """The listing as a backup run calls it (with a run id), plus ``files``: what its copy
+    pages hold, read back through the page activity as the partitions read them."""
+    run_id = f"20260101T000000Z-{uuid.uuid4().hex[:12]}"
+    listing = call(LIST, {**descriptor, "runId": run_id})
+    if listing.get("error"):
+        return listing
+    files: list[dict[str, Any]] = []
+    for index in range(listing["partitions"]):
+        files += call(READ_PAGE, {"job": descriptor, "runId": run_id, "index": index})
+    return {**listing, "files": files}
+
+
 def back_up(root: Path, container: str, prefix: str = "site") -> Outcome:
     descriptor = job(root, container, prefix)
-    listing = call(LIST, descriptor)
+    listing = list_run(descriptor)
     assert not listing.get("error"), listing
     outcome = Outcome(listing)
     for entry in listing["files"]:

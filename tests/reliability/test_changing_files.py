@@ -18,7 +18,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from faults.blobcheck import integrity_problems, read_blob, read_blobs
 from faults.trees import md5_of_file
-from tests.reliability.activities import COPY, LIST, back_up, call, job, judge_tree
+from tests.reliability.activities import COPY, back_up, call, job, judge_tree, list_run
 from tests.reliability.messy import build_messy_tree, expected_entries
 
 MIB = 1 << 20
@@ -52,7 +52,7 @@ def _blob(container: ContainerClient, name: str):
 
 
 def _listed_entry(root: Path, container: ContainerClient, relative: str) -> dict:
-    listing = call(LIST, job(root, container.container_name))
+    listing = list_run(job(root, container.container_name))
     return next(entry for entry in listing["files"] if entry["path"] == relative)
 
 
@@ -149,7 +149,7 @@ def test_a_file_deleted_after_listing_is_reported_and_the_rest_copied(
     for name in ("a.txt", "sub/b.txt", "sub/c.txt"):
         (root / name).write_text(name)
     descriptor = job(root, container.container_name)
-    listing = call(LIST, descriptor)
+    listing = list_run(descriptor)
     (root / "sub" / "b.txt").unlink()
     results = {
         entry["path"]: call(COPY, {"job": descriptor, "file": entry}) for entry in listing["files"]
