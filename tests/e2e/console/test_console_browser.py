@@ -112,15 +112,16 @@ def test_failed_files_and_why(unreadable_host, allowed_root, page):
 
 @pytest.fixture
 def slow_host(tmp_path, host_env):
-    """One file per partition, one partition at a time: a backup that takes a while."""
-    env = {**host_env, "BACKUP_PARTITION_SIZE": "1", "BACKUP_PARTITION_CONCURRENCY": "1"}
+    """One partition holding the whole tree: a backup that takes a while, and a partition
+    still copying when the run is terminated."""
+    env = {**host_env, "BACKUP_PARTITION_SIZE": "2000", "BACKUP_PARTITION_CONCURRENCY": "1"}
     with running_host(PROJECT_DIR, tmp_path / "state-slow", env=env) as host:
         yield host
 
 
 def test_terminate_a_long_backup(slow_host, allowed_root, page):
     console_host = slow_host
-    make_tree(allowed_root / "big", 400)
+    make_tree(allowed_root / "big", 2000)
     page.goto(console_host.url + "/console")
     run_id = start_from_form(page, "big")
     # It runs: the page says so and offers to terminate it.
