@@ -150,17 +150,16 @@ def fill_ratios(rows: Sequence[Row]) -> None:
         row.ratio = ratio(row, ceiling, TREE_METRIC[row.tree])
 
 
-def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
-    """Every target of the issue, in the order the table shows them."""
-    fill_ratios(rows)
+def _ratio_targets(rows: Sequence[Row], kind: str, key: str, label: str) -> list[TargetResult]:
+    """Trees A, B and C of one kind of row against their ceilings' thresholds."""
     results = []
     for tree, threshold in (("A", FILES_RATIO_A), ("B", MIBS_RATIO_BC), ("C", MIBS_RATIO_BC)):
-        ours = _find(rows, tree, OURS)
+        ours = _find(rows, tree, kind)
         metric = TREE_METRIC[tree]
         results.append(
             _target(
-                f"{tree}.ratio",
-                f"tree {tree}: {metric} >= {threshold} x ceiling",
+                f"{tree}.{key}",
+                label.format(tree=tree, metric=metric, threshold=threshold),
                 ours,
                 ours.ratio if ours else None,
                 ">=",
@@ -168,6 +167,13 @@ def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
                 "x ceiling",
             )
         )
+    return results
+
+
+def evaluate(rows: Sequence[Row]) -> list[TargetResult]:
+    """Every target of the issue, in the order the table shows them."""
+    fill_ratios(rows)
+    results = _ratio_targets(rows, OURS, "ratio", "tree {tree}: {metric} >= {threshold} x ceiling")
     for tree in ("A", "B", "C"):
         ours = _find(rows, tree, OURS)
         metric = TREE_METRIC[tree]
@@ -274,21 +280,12 @@ def restore_targets(rows: Sequence[Row]) -> list[TargetResult]:
     (only when the restore scenario ran, so a run without it judges nothing about it)."""
     if not any(r.kind in (RESTORE, RESTORE_CEILING) for r in rows):
         return []
-    results = []
-    for tree, threshold in (("A", FILES_RATIO_A), ("B", MIBS_RATIO_BC), ("C", MIBS_RATIO_BC)):
-        ours = _find(rows, tree, RESTORE)
-        metric = TREE_METRIC[tree]
-        results.append(
-            _target(
-                f"{tree}.restore",
-                f"restore of tree {tree}: {metric} >= {threshold} x plain download",
-                ours,
-                ours.ratio if ours else None,
-                ">=",
-                threshold,
-                "x ceiling",
-            )
-        )
+    results = _ratio_targets(
+        rows,
+        RESTORE,
+        "restore",
+        "restore of tree {tree}: {metric} >= {threshold} x plain download",
+    )
     ours_c = _find(rows, "C", RESTORE)
     results.append(
         _target(
