@@ -3,8 +3,9 @@ thread-pool download of the same blobs with ``azure-storage-blob`` (the ceiling)
 
 Per tree: a fresh Azurite and host; the tree is backed up once (not timed), then the ceiling
 and our restore alternate, each into an empty folder. The ceiling downloads without checks;
-ours streams into temporary files, checks size and MD5 against the snapshot, renames and sets
-mtimes, which is the price of a restore that can be trusted.
+ours streams into temporary files, checks size and MD5 against the snapshot, sets mtimes,
+flushes each file and its folder to disk around the rename, which is the price of a restore
+that can be trusted.
 """
 
 from __future__ import annotations

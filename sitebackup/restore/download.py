@@ -7,10 +7,13 @@ The order is what makes a restore crash-safe and resumable:
 3. the content is streamed with bounded memory into ``<folder>/<temporary name>``, created
    with ``O_EXCL | O_NOFOLLOW`` (a stale one from a crashed attempt is removed first);
 4. size and MD5 of what arrived are checked against the manifest, the mtime is set on the
-   temporary file, and only then is it renamed over the real name, in one step.
+   temporary file, which is flushed to disk (``fsync``), and only then is it renamed over the
+   real name, in one step;
+5. the folder is flushed (``fsync`` on its handle), so the rename survives a power cut too.
 
-A crash at any point leaves either the old file or the complete new one under the real
-name, plus at most a temporary file the next attempt (or the final sweep) removes.
+A crash at any point, of the host or of the machine, leaves either the old file or the
+complete new one under the real name, plus at most a temporary file the next attempt (or the
+final sweep) removes; once a file is reported restored, it is on disk.
 """
 
 from __future__ import annotations
@@ -260,10 +263,17 @@ def _write(
     try:
         _fetch(container, wanted, fd, concurrency)
         os.utime(fd, ns=(wanted.mtime_ns, wanted.mtime_ns))
+        # Content and mtime on disk before the name points at them: ext4 and XFS may
+        # otherwise commit the rename first, and a power cut leaves an empty or short file
+        # under the real name.
+        os.fsync(fd)
         if not _still_ours(parent_fd, temp, fd):
             raise Raced(f"another attempt replaced the temporary file of {echo(wanted.path)}")
         os.rename(temp, leaf, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
         renamed = True
+        # The rename itself is durable only once its folder is: the file counts as restored
+        # (and is not fetched again by a re-run's orchestration) from here on.
+        target.sync_folder(parent_fd)
     finally:
         os.close(fd)
         if not renamed and _exists(parent_fd, temp):

@@ -27,6 +27,7 @@ _DIR_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
 )
 _NOT_A_FOLDER = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
+_NO_FOLDER_SYNC = (errno.EINVAL, errno.ENOTSUP)
 
 
 class TargetRefused(NameRefused):
@@ -47,6 +48,19 @@ def target_problem(resolved: str, restore_roots: Sequence[str]) -> str | None:
     return None
 
 
+def sync_folder(fd: int) -> None:
+    """Flush the folder ``fd`` (its entries: names created, renamed or removed) to disk.
+
+    Some file systems cannot sync a folder and say so with EINVAL; the files themselves were
+    flushed already, so that is left as it is rather than failing the restore.
+    """
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            raise
+
+
 def _open_dir(name: str, parent_fd: int) -> int:
     return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
 
@@ -65,8 +79,13 @@ def open_below(parent_fd: int, parts: Sequence[str], create: bool, shown: str = 
             except FileNotFoundError:
                 if not create:
                     raise
-                with contextlib.suppress(FileExistsError):
+                try:
                     os.mkdir(name, 0o777, dir_fd=fd)
+                except FileExistsError:
+                    pass  # another attempt created it meanwhile (and flushed its parent)
+                else:
+                    # A new folder's entry must survive a power cut with the files in it.
+                    sync_folder(fd)
                 next_fd = _open_dir(name, fd)
             except OSError as exc:
                 if exc.errno in _NOT_A_FOLDER:

@@ -260,3 +260,52 @@ def test_a_large_file_arrives_in_parallel_ranges_hashed_in_order(backup, renv, r
     assert result.status == "restored", result
     assert (target / "big.bin").read_bytes() == content
     assert os.listdir(target) == ["big.bin"]
+
+
+def test_each_file_is_flushed_before_its_rename_and_its_folder_after(
+    backup, renv, restores, monkeypatch
+):
+    """Power loss cannot be simulated here, so the order of the calls stands for it: the
+    content must be on disk before the name points at it, and the name before the file
+    counts as restored. Calls are recorded by inode, so a flush of the wrong file or folder
+    does not count."""
+    files = {"top.txt": b"top", "deep/er/leaf.txt": b"leaf" * 1000}
+    for rel, content in files.items():
+        put(backup, rel, content)
+    write_snapshot(backup, "run-1", [entry(p, c) for p, c in files.items()])
+    target = restores / "site"
+    calls: list[tuple[str, int]] = []
+    real_fsync, real_rename, real_mkdir = os.fsync, os.rename, os.mkdir
+
+    def fsync(fd):
+        calls.append(("fsync", os.fstat(fd).st_ino))
+        return real_fsync(fd)
+
+    def rename(src, dst, *, src_dir_fd=None, dst_dir_fd=None):
+        moved = os.stat(src, dir_fd=src_dir_fd, follow_symlinks=False).st_ino
+        real_rename(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        calls.append(("rename", moved))
+
+    def mkdir(path, mode=0o777, *, dir_fd=None):
+        real_mkdir(path, mode, dir_fd=dir_fd)
+        calls.append(("mkdir", os.stat(path, dir_fd=dir_fd).st_ino))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+
+    results = run_restore(renv, target)
+    monkeypatch.undo()
+
+    assert {path: r["status"] for path, r in results.items()} == dict.fromkeys(files, "restored")
+    assert tree(target) == files
+    for rel in files:
+        file_ino = (target / rel).stat().st_ino
+        folder_ino = (target / rel).parent.stat().st_ino
+        moved = calls.index(("rename", file_ino))
+        assert ("fsync", file_ino) in calls[:moved], (rel, calls)
+        assert ("fsync", folder_ino) in calls[moved + 1 :], (rel, calls)
+    # Every folder the restore created is flushed in its parent after its creation.
+    for folder in [target, target / "deep", target / "deep" / "er"]:
+        made = calls.index(("mkdir", folder.stat().st_ino))
+        assert ("fsync", folder.parent.stat().st_ino) in calls[made + 1 :], (folder, calls)
