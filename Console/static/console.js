@@ -390,15 +390,36 @@ async function viewRun(id, token) {
 
 function dryRunSection(report) {
   const line = (name, count) => h("li", {}, `${name}: ${plural(count.files, "file", "files")}` + (count.bytes !== undefined ? `, ${formatBytes(count.bytes)}` : ""));
+  const deleted = report.deleted;
   const section = h("section", { id: "dry-run", "aria-labelledby": "dry-run-title" },
     h("h3", { id: "dry-run-title", text: "Dry run: what a real run would do" }),
     h("ul", {}, line("copy, new", report.copy.new), line("copy, changed", report.copy.changed),
       line("skip, unchanged", report.skip.unchanged),
-      h("li", {}, `left out by the rules: ${plural(report.skip.excluded.files, "file", "files")}, ${plural(report.skip.excluded.dirs, "folder", "folders")}`)));
-  for (const [name, paths] of [["New files", report.paths.new], ["Changed files", report.paths.changed]]) {
-    if (paths && paths.length) section.append(h("h4", { text: name }), h("ul", { class: "paths" }, paths.map((path) => h("li", { class: "path", text: path }))));
-  }
+      h("li", {}, `left out by the rules: ${plural(report.skip.excluded.files, "file", "files")}, ${plural(report.skip.excluded.dirs, "folder", "folders")}`),
+      deleted ? line(`gone since the last snapshot (${deleted.since})`, deleted) : null));
+  const omitted = report.pathsOmitted || {};
+  const excluded = report.skip.excluded;
+  const kinds = [
+    ["new", "New files", report.copy.new.files, report.paths.new, omitted.new],
+    ["changed", "Changed files", report.copy.changed.files, report.paths.changed, omitted.changed],
+    ["deleted", "Gone since the last snapshot", deleted && deleted.files, deleted && deleted.paths, deleted && deleted.pathsOmitted],
+    ["excluded", "Left out by the rules", excluded.files + excluded.dirs, report.paths.excluded, omitted.excluded],
+  ];
+  for (const [kind, name, total, paths, left] of kinds) section.append(...samplePaths(kind, name, total, paths || [], left || 0));
   return section;
+}
+
+// The report lists at most a sample of each kind: say how many paths it left out, so a
+// partial list is never read as the whole.
+function samplePaths(kind, name, total, paths, left) {
+  if (!paths.length && !left) return [];
+  const parts = [h("h4", { id: `dry-run-${kind}-title`, text: `${name} (${formatCount(total)})` })];
+  if (paths.length) parts.push(h("ul", { class: "paths", id: `dry-run-${kind}`, "aria-labelledby": `dry-run-${kind}-title` },
+    paths.map((path) => h("li", { class: "path", text: path }))));
+  if (left) parts.push(h("p", { class: "omitted", id: `dry-run-${kind}-omitted`, text: paths.length
+    ? `… and ${plural(left, "more path", "more paths")} not listed (the report lists the first ${formatCount(paths.length)} in name order).`
+    : `${plural(left, "path", "paths")}, none listed.` }));
+  return parts;
 }
 
 function pruneSection(report) {

@@ -266,8 +266,11 @@ def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
     report = page.locator("#dry-run").inner_text()
     assert f"copy, new: {len(tree)} files" in report
     assert "left out by the rules: 1 file, 0 folders" in report
-    listed = set(page.locator("#dry-run ul.paths li").all_inner_texts())
+    listed = set(page.locator("#dry-run-new li").all_inner_texts())
     assert listed == set(tree)
+    assert page.locator("#dry-run-excluded li").all_inner_texts() == ["debug.log"]
+    # Every path is listed: nothing says some were left out.
+    assert page.locator("#dry-run .omitted").count() == 0
     # Nothing was copied: the container holds no blob of it.
     from azure.storage.blob import BlobServiceClient
 
@@ -279,6 +282,39 @@ def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
     row = page.locator("#runs tbody tr[data-kind='dryrun']")
     row.wait_for()
     assert "Dry run" in row.text_content()
+
+
+def test_a_dry_run_of_a_big_tree_says_how_many_paths_it_did_not_list(
+    console_host, allowed_root, page
+):
+    # More files of each kind than a dry run's report lists (its sample is bounded), so the
+    # page must say the lists are partial.
+    tree = make_tree(allowed_root / "big", 1234)
+    logs = [f"logs/run-{index:04d}.log" for index in range(1100)]
+    (allowed_root / "big" / "logs").mkdir()
+    for rel in logs:
+        (allowed_root / "big" / rel).write_text("noise")
+    page.goto(console_host.url + "/console#/start")
+    page.get_by_label("Folder inside it (optional)").fill("big")
+    page.get_by_label("Exclude (optional)").fill("*.log")
+    page.get_by_label("Dry run: list what would be copied, copy nothing").check()
+    page.get_by_role("button", name="Start the backup").click()
+    page.wait_for_url(re.compile(r"#/run/dryrun-[0-9a-f]{32}$"))
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=120_000)
+
+    for kind, everything in (("new", sorted(tree)), ("excluded", sorted(logs))):
+        listed = page.locator(f"#dry-run-{kind} li").all_inner_texts()
+        assert 0 < len(listed) < len(everything), kind
+        # The first ones in name order, as the note says, and only paths of the tree.
+        assert listed == everything[: len(listed)], kind
+        left = len(everything) - len(listed)
+        note = page.locator(f"#dry-run-{kind}-omitted")
+        assert note.is_visible(), kind
+        assert note.inner_text().startswith(f"… and {left:,} more paths not listed"), kind
+        heading = page.locator(f"#dry-run-{kind}-title").inner_text()
+        assert heading.endswith(f"({len(everything):,})"), heading
+    # No other kind has anything left out.
+    assert page.locator("#dry-run .omitted").count() == 2
 
 
 def test_restore_a_folder_from_an_older_snapshot(
