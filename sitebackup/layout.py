@@ -92,11 +92,32 @@ def run_folder(container: str, prefix: str, run_id: str) -> str:
 
 # Pages a run writes: the files to copy (one page per partition), the unchanged files with
 # their MD5 (from the blob listing), and what each partition stored. A snapshot's entries are
-# the UNCHANGED and STORED pages.
+# the UNCHANGED and STORED pages; each kind, read in index order, is sorted in blob-name
+# order (the walk's). LOST pages name the entries the post-copy confirmation did not find in
+# storage; a page that had such an entry is written again without it (``kept_page``) and
+# the snapshot names that one instead.
 COPY_PAGE = "copy"
 UNCHANGED_PAGE = "unchanged"
 STORED_PAGE = "stored"
+LOST_PAGE = "lost"
+ENTRY_PAGE_KINDS = (UNCHANGED_PAGE, STORED_PAGE)
 
 
 def run_page(container: str, prefix: str, run_id: str, kind: str, index: int) -> str:
     return run_folder(container, prefix, run_id) + f"{kind}-{index:05d}.jsonl.gz"
+
+
+def kept_page(container: str, prefix: str, run_id: str, kind: str, index: int) -> str:
+    """The page ``run_page(..., kind, index)`` without the entries storage lost."""
+    return run_folder(container, prefix, run_id) + f"{kind}-{index:05d}-kept.jsonl.gz"
+
+
+_ENTRY_PAGE = re.compile(r"/runs/[^/]+/(unchanged|stored)-[0-9]{5,}(?:-kept)?\.jsonl\.gz$")
+
+
+def entry_page_kind(name: str) -> str | None:
+    """The kind of a snapshot's entry page (``UNCHANGED_PAGE`` or ``STORED_PAGE``, kept or
+    not) from its name: the pages of one kind form one sorted run. None when the name is
+    not one a run writes."""
+    match = _ENTRY_PAGE.search(name)
+    return match.group(1) if match else None

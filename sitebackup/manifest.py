@@ -288,15 +288,30 @@ def stored_entry(result: Any) -> dict[str, Any] | None:
 def changes_between(previous: Iterable[Entry], current: Iterable[Entry]) -> Changes:
     """Added, changed (same path, other MD5) and deleted paths from one snapshot to the next.
 
-    Holds the previous snapshot's paths and MD5s in memory (about 100 bytes a file) while
-    the current one streams through.
+    Both snapshots stream in path order (``run_streams.by_path`` over their sorted runs) and
+    are merge-joined, so memory holds one entry of each, whatever their size. The counts are
+    informational; when a side is out of order (the tree changed while a run walked it) they
+    stay consistent (``added`` + paths in both = the current count, ``deleted`` + paths in
+    both = the previous count) but a path met out of order may count as added and deleted
+    rather than as changed or the same.
     """
-    before = {entry.path: entry.md5 for entry in previous}
-    added = changed = 0
-    for entry in current:
-        md5 = before.pop(entry.path, None)
-        if md5 is None:
+    before, after = iter(previous), iter(current)
+    old, new = next(before, None), next(after, None)
+    added = changed = deleted = 0
+    while old is not None and new is not None:
+        if old.path == new.path:
+            changed += old.md5 != new.md5
+            old, new = next(before, None), next(after, None)
+        elif old.path < new.path:
+            deleted += 1
+            old = next(before, None)
+        else:
             added += 1
-        elif md5 != entry.md5:
-            changed += 1
-    return Changes(added=added, changed=changed, deleted=len(before))
+            new = next(after, None)
+    while old is not None:
+        deleted += 1
+        old = next(before, None)
+    while new is not None:
+        added += 1
+        new = next(after, None)
+    return Changes(added=added, changed=changed, deleted=deleted)

@@ -408,6 +408,10 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
                     "partitions": len(parts),
                     "unchangedPages": listing["unchangedPages"],
                     "failed": totals.files_failed,
+                    # The confirmation's pages of lost entries: the snapshot leaves them out.
+                    "lostPages": confirmation.get("lostPages", 0)
+                    if isinstance(confirmation, dict)
+                    else 0,
                 },
                 "writing the snapshot",
             )

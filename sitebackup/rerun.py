@@ -128,10 +128,10 @@ class BlobCursor:
             return
         self._current = None
 
-    def lookup(self, entry: FileEntry) -> Any:
-        """What the blob of ``entry`` says: its MD5 when size and mtime match, ``MISMATCH``,
-        ``NO_BLOB`` (certainly none), or ``UNKNOWN`` (could not tell)."""
-        path = entry.path
+    def find(self, path: str) -> Any:
+        """The listed blob of ``path``, ``NO_BLOB`` (certainly none), or ``UNKNOWN`` (the
+        merge cannot tell: an order-unsafe name, a path out of order, an untrusted listing).
+        Paths must come in blob-name order; one out of order is answered ``UNKNOWN``."""
         if not _order_safe(path):
             return UNKNOWN
         if self._last_path is not None and path <= self._last_path:
@@ -145,8 +145,16 @@ class BlobCursor:
         blob = self._current
         if blob is not None and blob.name == name:
             self._advance()
-            return describe(blob, entry)
+            return blob
         return NO_BLOB if self.trusted else UNKNOWN
+
+    def lookup(self, entry: FileEntry) -> Any:
+        """What the blob of ``entry`` says: its MD5 when size and mtime match, ``MISMATCH``,
+        ``NO_BLOB`` (certainly none), or ``UNKNOWN`` (could not tell)."""
+        found = self.find(entry.path)
+        if found is UNKNOWN or found is NO_BLOB:
+            return found
+        return describe(found, entry)
 
 
 def describe(blob: BlobLike, entry: FileEntry) -> bytes:

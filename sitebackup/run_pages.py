@@ -10,8 +10,12 @@ a list of names goes through the history.
   partition), and ``unchanged-<j>``: the files it found unchanged, with their blob's MD5.
 - Partition ``i`` reads ``copy-<i>`` (E2_ReadFilePage), copies, and writes ``stored-<i>``:
   what it stored, with size, mtime and MD5 (E2_WriteStoredPage).
+- E2_ConfirmBackup merges the ``unchanged`` and ``stored`` pages with the blob listing and
+  writes the entries storage lost to ``lost-<k>`` pages (``sitebackup.run_streams``).
 - At the end, E2_WriteSnapshot reads the ``unchanged`` and ``stored`` pages to count them
-  (and compare with the previous snapshot), then writes the header in one put.
+  (and compare with the previous snapshot), writes each page that had a lost entry again
+  without it (``<kind>-<i>-kept``), then writes the header in one put: a snapshot names only
+  entries storage held.
 
 Every write is an overwrite of a name fixed by the run id and index, so an activity re-run
 after a crash rewrites the same page: no harm, no duplicate.
@@ -23,7 +27,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sitebackup import layout, manifest, plan
+from sitebackup import layout, manifest, plan, run_streams
 from sitebackup.errors import JobError, echo
 from sitebackup.job import Job
 from sitebackup.manifest import Entry, Header, PageRef
@@ -151,49 +155,86 @@ def write_stored_page(value: Any, env: Mapping[str, str] | None = None) -> int:
     return len(entries)
 
 
-class _Counted:
-    """Streams a snapshot's entries while counting files and bytes."""
+class _Current:
+    """The run's entries, one sorted run per kind, without the ones storage lost.
 
-    def __init__(self, store: SnapshotStore, pages: list[str]) -> None:
-        self.store, self.names = store, pages
-        self.refs: list[PageRef] = []
-        self.bytes = 0
+    Reads each page once, when its run gets there; a page that had a lost entry is written
+    again without it (``layout.kept_page``) and the header names that one. Counts files and
+    bytes, and notes the pages for the header, as the runs are consumed.
+    """
 
-    def __iter__(self) -> Iterator[Entry]:
-        for name in self.names:
+    def __init__(
+        self, store: SnapshotStore, folder: tuple[str, str, str], pages: dict[str, int], lost: int
+    ) -> None:
+        self.store, self.folder, self.counts, self.lost = store, folder, pages, lost
+        self.refs: dict[str, list[PageRef]] = {kind: [] for kind in pages}
+        self.files = self.bytes = self.left_out = 0
+
+    def _lost_page(self, index: int) -> list[dict]:
+        return self.store.read_lines(layout.run_page(*self.folder, layout.LOST_PAGE, index))
+
+    def run(self, kind: str) -> Iterator[Entry]:
+        lost = run_streams.LostReader(self._lost_page, self.lost, kind) if self.lost else None
+        for index in range(self.counts[kind]):
+            name = layout.run_page(*self.folder, kind, index)
             entries = self.store.read_entries(name)
-            self.refs.append(PageRef(name, len(entries)))
+            gone = lost.take(index) if lost is not None else None
+            if gone:
+                kept = run_streams.without(entries, gone)
+                self.left_out += len(entries) - len(kept)
+                entries, name = kept, layout.kept_page(*self.folder, kind, index)
+                if entries:
+                    self.store.write_page(name, manifest.encode_entries(entries))
+            if entries or not gone:
+                self.refs[kind].append(PageRef(name, len(entries)))
             for entry in entries:
+                self.files += 1
                 self.bytes += entry.size
                 yield entry
 
+    def pages(self) -> tuple[PageRef, ...]:
+        return tuple(ref for kind in self.counts for ref in self.refs[kind])
+
 
 def write_snapshot(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """E2_WriteSnapshot: count the run's pages, compare with the previous snapshot, then write
-    the header (last, in one put). Input: ``{"job", "runId", "startedMs", "endedMs",
-    "partitions", "unchangedPages", "failed"}``; returns the header's counts."""
+    """E2_WriteSnapshot: read the run's pages, leave out what the confirmation found lost,
+    compare with the previous snapshot, then write the header (last, in one put). Input:
+    ``{"job", "runId", "startedMs", "endedMs", "partitions", "unchangedPages", "failed"}``
+    and ``lostPages`` (the confirmation's; absent in inputs written before it existed: 0);
+    returns the header's counts.
+
+    Memory: one page per run of each snapshot. The current run's kinds and the previous
+    snapshot's runs are merged by path and merge-joined (``manifest.changes_between``)."""
     who = "E2_WriteSnapshot"
     job, run_id, store = _job_and_store(value, who, env)
     numbers = {}
     for key in ("startedMs", "endedMs", "partitions", "unchangedPages", "failed"):
         numbers[key] = _index(value.get(key), f"{who} {key}")
+    lost_pages = _index(value.get("lostPages", 0), f"{who} lostPages")
     folder = (job.container, job.prefix, run_id)
-    names = [
-        layout.run_page(*folder, layout.UNCHANGED_PAGE, index)
-        for index in range(numbers["unchangedPages"])
-    ] + [
-        layout.run_page(*folder, layout.STORED_PAGE, index)
-        for index in range(numbers["partitions"])
-    ]
+    current = _Current(
+        store,
+        folder,
+        {
+            layout.UNCHANGED_PAGE: numbers["unchangedPages"],
+            layout.STORED_PAGE: numbers["partitions"],
+        },
+        lost_pages,
+    )
     previous = next((ref for ref in store.list() if ref.run_id != run_id), None)
-    current = _Counted(store, names)
     if previous is not None:
         previous_header = store.header(previous)
-        changes = manifest.changes_between(store.entries(previous_header), current)
+        changes = manifest.changes_between(
+            store.entries_by_path(previous_header),
+            run_streams.by_path(current.run(kind) for kind in current.counts),
+        )
     else:
         changes = None
-        for _ in current:
-            pass
+        for kind in current.counts:
+            for _ in current.run(kind):
+                pass
+    if current.left_out:
+        log.info("snapshot %s leaves out %d files storage lost", run_id, current.left_out)
     header = Header(
         run_id=run_id,
         root=job.root,
@@ -201,12 +242,12 @@ def write_snapshot(value: Any, env: Mapping[str, str] | None = None) -> dict[str
         prefix=job.prefix,
         started_ms=numbers["startedMs"],
         ended_ms=numbers["endedMs"],
-        files=sum(ref.count for ref in current.refs),
+        files=current.files,
         bytes=current.bytes,
         failed=numbers["failed"],
         changes=changes,
         previous_run_id=previous.run_id if previous else None,
-        pages=tuple(current.refs),
+        pages=current.pages(),
     )
     name = store.write_header(header)
     log.info(

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
-from sitebackup import layout, manifest, storage
+from sitebackup import layout, manifest, run_streams, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import echo
-from sitebackup.manifest import Entry, Header, ManifestError
+from sitebackup.manifest import Entry, Header, ManifestError, PageRef
 from sitebackup.naming import blob_name
 
 LATEST = "latest"
@@ -122,19 +122,35 @@ class SnapshotStore:
             )
         return matches[0] if matches else None
 
+    def page(self, page: PageRef) -> list[Entry]:
+        """One page of a snapshot's entries (one request), checked against its count."""
+        entries = manifest.decode_entries(self._read(page.name))
+        if len(entries) != page.count:
+            raise ManifestError(
+                f"page {page.name} holds {len(entries)} entries, the header says {page.count}"
+            )
+        return entries
+
     def pages(self, header: Header) -> Iterator[list[Entry]]:
         """The snapshot's entries, one page (one request) at a time."""
         for page in header.pages:
-            entries = manifest.decode_entries(self._read(page.name))
-            if len(entries) != page.count:
-                raise ManifestError(
-                    f"page {page.name} holds {len(entries)} entries, the header says {page.count}"
-                )
-            yield entries
+            yield self.page(page)
 
     def entries(self, header: Header) -> Iterator[Entry]:
         for page in self.pages(header):
             yield from page
+
+    def entries_by_path(self, header: Header) -> Iterator[Entry]:
+        """The snapshot's entries in path order: its sorted runs (``run_streams.entry_runs``)
+        merged lazily, one page per run in memory. A run that went backwards (the tree
+        changed during its walk) stays out of order there."""
+        by_name = {page.name: page for page in header.pages}
+
+        def run(names: list[str]) -> Iterator[Entry]:
+            for name in names:
+                yield from self.page(by_name[name])
+
+        return run_streams.by_path(run(names) for names in run_streams.entry_runs(header.pages))
 
     def read_entries(self, name: str) -> list[Entry]:
         return manifest.decode_entries(self._read(name))

@@ -130,6 +130,9 @@ def test_changes_count_added_changed_and_deleted_paths() -> None:
         entry("mv2", b"m"),  # a rename is one deletion and one addition
         entry("fresh", b"f"),
     ]
-    # By hand: added mv2 + fresh, changed edited, deleted gone + mv1.
+    # By hand: added mv2 + fresh, changed edited, deleted gone + mv1. Snapshots stream in
+    # path order.
+    before.sort(key=lambda item: item.path)
+    after.sort(key=lambda item: item.path)
     assert manifest.changes_between(before, after) == Changes(added=2, changed=1, deleted=2)
     assert manifest.changes_between([], after) == Changes(added=4, changed=0, deleted=0)
