@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from tests.support.host_process import http_request
 class PollStats:
     sent: int = 0
     errors: list[str] = field(default_factory=list)
+    # Answers by HTTP status (202: the instance was still running when it answered).
+    answers: Counter[int] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -44,11 +47,15 @@ class Poller:
         began = time.perf_counter()
         try:
             answer = http_request("GET", url, timeout=30)
+            status: int | None = answer.status
             problem = None if answer.status in (200, 202) else f"HTTP {answer.status}"
         except OSError as error:
+            status = None
             problem = f"{type(error).__name__}: {error}"
         with self._lock:
             self.stats.latencies.append(time.perf_counter() - began)
+            if status is not None:
+                self.stats.answers[status] += 1
             if problem:
                 self.stats.errors.append(problem)
 
