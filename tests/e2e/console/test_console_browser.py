@@ -46,6 +46,17 @@ def start_from_form(page, folder: str) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
+def dry_run_from_form(page, url: str, folder: str, exclude: str) -> None:
+    """Start a dry run of ``folder`` from the form and wait until its page says Completed."""
+    page.goto(url + "/console#/start")
+    page.get_by_label("Folder inside it (optional)").fill(folder)
+    page.get_by_label("Exclude (optional)").fill(exclude)
+    page.get_by_label("Dry run: list what would be copied, copy nothing").check()
+    page.get_by_role("button", name="Start the backup").click()
+    page.wait_for_url(re.compile(r"#/run/dryrun-[0-9a-f]{32}$"))
+    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=120_000)
+
+
 def summary_value(page, name: str) -> str:
     return page.locator(f"#summary dt:text-is('{name}') + dd").inner_text()
 
@@ -256,13 +267,7 @@ def test_a_dry_run_from_the_form_copies_nothing_and_says_what_it_would(
 ):
     tree = make_tree(allowed_root / "dry", 9)
     (allowed_root / "dry" / "debug.log").write_text("noise")
-    page.goto(console_host.url + "/console#/start")
-    page.get_by_label("Folder inside it (optional)").fill("dry")
-    page.get_by_label("Exclude (optional)").fill("*.log")
-    page.get_by_label("Dry run: list what would be copied, copy nothing").check()
-    page.get_by_role("button", name="Start the backup").click()
-    page.wait_for_url(re.compile(r"#/run/dryrun-[0-9a-f]{32}$"))
-    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=60_000)
+    dry_run_from_form(page, console_host.url, "dry", "*.log")
     report = page.locator("#dry-run").inner_text()
     assert f"copy, new: {len(tree)} files" in report
     assert "left out by the rules: 1 file, 0 folders" in report
@@ -294,13 +299,7 @@ def test_a_dry_run_of_a_big_tree_says_how_many_paths_it_did_not_list(
     (allowed_root / "big" / "logs").mkdir()
     for rel in logs:
         (allowed_root / "big" / rel).write_text("noise")
-    page.goto(console_host.url + "/console#/start")
-    page.get_by_label("Folder inside it (optional)").fill("big")
-    page.get_by_label("Exclude (optional)").fill("*.log")
-    page.get_by_label("Dry run: list what would be copied, copy nothing").check()
-    page.get_by_role("button", name="Start the backup").click()
-    page.wait_for_url(re.compile(r"#/run/dryrun-[0-9a-f]{32}$"))
-    page.locator("#summary .badge:text-is('Completed')").wait_for(timeout=120_000)
+    dry_run_from_form(page, console_host.url, "big", "*.log")
 
     for kind, everything in (("new", sorted(tree)), ("excluded", sorted(logs))):
         listed = page.locator(f"#dry-run-{kind} li").all_inner_texts()

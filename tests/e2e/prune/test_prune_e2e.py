@@ -12,35 +12,31 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tests.e2e.restore.support import BACKUP, RESTORE, build_tree, copy_aside, post, run
+from tests.e2e.restore.support import (
+    BACKUP,
+    RESTORE,
+    build_tree,
+    copy_aside,
+    make_places,
+    post,
+    restore_host,
+    run,
+)
 from tests.e2e.restore.support import snapshot_of as tree_of
 from tests.e2e.restore.test_restore_e2e import show, site_backup, snapshot_ids
-from tests.support.host_process import HostProcess, running_host
+from tests.support.host_process import HostProcess
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 PRUNE = "orchestrators/E2_PruneSnapshots"
 
 
 @pytest.fixture(scope="module")
 def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("places")
-    found = {name: base / name for name in ("sites", "restores", "oracles")}
-    for path in found.values():
-        path.mkdir()
-    return found
+    return make_places(tmp_path_factory.mktemp("places"), ("sites", "restores", "oracles"))
 
 
 @pytest.fixture(scope="module")
 def host(azurite, places, tmp_path_factory) -> Iterator[HostProcess]:
-    env = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
-        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
-        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
-        "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
-        "BACKUP_PARTITION_SIZE": "20",
-    }
-    with running_host(PROJECT_DIR, tmp_path_factory.mktemp("host-state"), env=env) as running:
+    with restore_host(azurite, places, tmp_path_factory.mktemp("host-state")) as running:
         yield running
 
 

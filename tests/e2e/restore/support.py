@@ -7,6 +7,8 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient, ContentSettings
@@ -15,10 +17,36 @@ from sitebackup import layout, manifest
 from sitebackup.manifest import Entry, Header, PageRef
 from sitebackup.restore.names import TEMP_PREFIX
 from sitebackup.snapshot_store import SnapshotStore
-from tests.support.host_process import HostProcess, http_request
+from tests.support.host_process import HostProcess, http_request, running_host
 
 RESTORE = "orchestrators/E2_RestoreSnapshot"
 BACKUP = "orchestrators/E2_BackupSiteContent"
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+def make_places(base: Path, names: Iterable[str]) -> dict[str, Path]:
+    """One new folder per name below ``base`` (allowed roots, restore roots, oracles...)."""
+    found = {name: base / name for name in names}
+    for path in found.values():
+        path.mkdir()
+    return found
+
+
+@contextmanager
+def restore_host(azurite, places: dict[str, Path], state: Path) -> Iterator[HostProcess]:
+    """The local host serving the app, backing up from ``places["sites"]`` and restoring
+    into ``places["restores"]``."""
+    env = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
+        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
+        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
+        "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
+        # Small partitions: progress moves in small steps, so a kill can land mid-restore.
+        "BACKUP_PARTITION_SIZE": "20",
+    }
+    with running_host(PROJECT_DIR, state, env=env) as running:
+        yield running
 
 
 def snapshot_of(root: Path) -> dict[str, tuple[bytes, int]]:

@@ -25,14 +25,16 @@ from tests.e2e.restore.support import (
     build_tree,
     contents,
     copy_aside,
+    make_places,
     post,
+    restore_host,
     run,
     snapshot_of,
     start,
     temp_files,
     write_snapshot,
 )
-from tests.support.host_process import HostProcess, http_request, running_host
+from tests.support.host_process import HostProcess, http_request
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -40,24 +42,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("places")
-    found = {name: base / name for name in ("sites", "restores", "outside", "oracles")}
-    for path in found.values():
-        path.mkdir()
-    return found
+    return make_places(base, ("sites", "restores", "outside", "oracles"))
 
 
 @pytest.fixture(scope="module")
 def host(azurite, places, tmp_path_factory) -> Iterator[HostProcess]:
-    env = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
-        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
-        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
-        "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
-        # Small partitions: progress moves in small steps, so a kill can land mid-restore.
-        "BACKUP_PARTITION_SIZE": "20",
-    }
-    with running_host(PROJECT_DIR, tmp_path_factory.mktemp("host-state"), env=env) as running:
+    with restore_host(azurite, places, tmp_path_factory.mktemp("host-state")) as running:
         yield running
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from sitebackup.snapshot_store import SnapshotStore
+
 
 @pytest.fixture
 def sites(tmp_path: Path) -> Path:
@@ -40,3 +42,30 @@ def container(storage_connection_string: str, unique_name: str) -> Iterator[Cont
         if used.exists():
             used.delete_container()
     service.close()
+
+
+@pytest.fixture
+def app_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``env`` as the process environment, for code that reads ``os.environ`` (the function
+    folders and the orchestrations they start), without an identity setting from the shell.
+    """
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
+    return env
+
+
+@pytest.fixture
+def meta(
+    app_settings: dict[str, str], container: ContainerClient, storage_connection_string: str
+) -> Iterator[ContainerClient]:
+    """The test's meta container (deleted afterwards with ``container``)."""
+    service = BlobServiceClient.from_connection_string(storage_connection_string)
+    yield service.get_container_client(app_settings["BACKUP_META_CONTAINER"])
+    service.close()
+
+
+@pytest.fixture
+def store(app_settings: dict[str, str], meta: ContainerClient) -> SnapshotStore:
+    """The snapshots of the backups of ``<sites>/www`` into the test's container."""
+    return SnapshotStore(meta, app_settings["BACKUP_CONTAINER"], "www")

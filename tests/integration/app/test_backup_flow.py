@@ -12,8 +12,6 @@ import asyncio
 import json
 import socket
 
-import pytest
-
 import E2_CopyFileToBlob
 import E2_GetFileList
 from devhost import azurite
@@ -37,14 +35,6 @@ def run_backup(job: Job, functions: StandInApp | None = None) -> InstanceInfo:
             return await wait_finished(hub, "backup-flow", timeout=240)
 
     return asyncio.run(body())
-
-
-@pytest.fixture
-def app_settings(env, monkeypatch):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
-    return env
 
 
 def backup(job: Job):

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from azure.storage.blob import BlobServiceClient
-
 import E2_ConfirmBackup
 from devhost.contracts import RuntimeStatus
 from sitebackup import layout
@@ -23,21 +20,6 @@ from tests.integration.app.blobs import assert_backup_matches, write_tree
 from tests.integration.app.test_backup_flow import backup, run_backup
 
 FILES = {f"d{i % 3}/f{i:02d}.txt": f"file {i}".encode() * (i + 1) for i in range(30)}
-
-
-@pytest.fixture
-def app_settings(env, monkeypatch):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
-    return env
-
-
-@pytest.fixture
-def meta(app_settings, storage_connection_string):
-    service = BlobServiceClient.from_connection_string(storage_connection_string)
-    yield service.get_container_client(app_settings["BACKUP_META_CONTAINER"])
-    service.close()
 
 
 def _job(sites, app_settings) -> Job:

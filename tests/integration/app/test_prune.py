@@ -11,9 +11,6 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-import pytest
-from azure.storage.blob import BlobServiceClient
-
 import E2_DropSnapshots
 import E2_PlanPrune
 import E2_PruneSnapshots
@@ -27,21 +24,6 @@ from sitebackup.snapshot_store import ContentIndex, SnapshotStore
 from tests.integration.app.backup_functions import driver
 from tests.integration.app.blobs import write_tree
 from tests.support.driver import Driver
-
-
-@pytest.fixture
-def app_settings(env, monkeypatch):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
-    return env
-
-
-@pytest.fixture
-def store(app_settings, container, storage_connection_string) -> SnapshotStore:
-    service = BlobServiceClient.from_connection_string(storage_connection_string)
-    meta = service.get_container_client(app_settings["BACKUP_META_CONTAINER"])
-    return SnapshotStore(meta, app_settings["BACKUP_CONTAINER"], "www")
 
 
 def backup(job: Job) -> str:

@@ -13,31 +13,12 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from azure.storage.blob import BlobServiceClient
-
 from devhost.contracts import RuntimeStatus
 from sitebackup import layout
 from sitebackup.job import Job
 from sitebackup.snapshot_store import ContentIndex, SnapshotStore
 from tests.integration.app.backup_functions import driver
 from tests.integration.app.blobs import write_tree
-
-
-@pytest.fixture
-def app_settings(env, monkeypatch):
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
-    return env
-
-
-@pytest.fixture
-def store(app_settings, container, storage_connection_string) -> SnapshotStore:
-    service = BlobServiceClient.from_connection_string(storage_connection_string)
-    meta = service.get_container_client(app_settings["BACKUP_META_CONTAINER"])
-    return SnapshotStore(meta, app_settings["BACKUP_CONTAINER"], "www")
-
 
 _clock = datetime(2026, 1, 1, tzinfo=UTC)
 
