@@ -253,6 +253,88 @@ def _halting(step: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
         raise _halted(str(exc)) from None
 
 
+# Partitions one generation of the backup runs before it continues as new. The parent's
+# history holds about 200 bytes per partition and every episode replays all of it, so
+# without generations a million-file backup (2,000 partitions) would carry 400 KB of history
+# and replay it 2,000 times. With them the history stays the size a 16-partition backup has,
+# whatever the tree, at the cost of one extra episode per generation.
+GENERATION_PARTITIONS = 16
+
+
+def generation_size(concurrency: int) -> int:
+    """Partitions per generation: whole waves, about ``GENERATION_PARTITIONS`` of them."""
+    return max(1, GENERATION_PARTITIONS // concurrency) * concurrency
+
+
+@dataclasses.dataclass
+class _Run:
+    """What a run carries from one generation to the next (the ``resume`` of the input)."""
+
+    run_id: str
+    started_ms: int
+    listing: dict[str, Any]  # the validated listing: counts, page counts, bounded reports
+    totals: Totals
+    done: int  # partitions finished
+    next: int  # the first partition of this generation
+
+    def to_input(self) -> dict[str, Any]:
+        return {
+            "runId": self.run_id,
+            "startedMs": self.started_ms,
+            "listing": self.listing,
+            "totals": self.totals.to_dict(),
+            "done": self.done,
+            "next": self.next,
+        }
+
+    @classmethod
+    def from_input(cls, value: Any, who: str) -> _Run:
+        if not isinstance(value, dict):
+            raise JobError(f"{who}: 'resume' must be an object")
+        run_id = value.get("runId")
+        if not layout.is_run_id(run_id):
+            raise JobError(f"{who}: 'resume.runId' is not a run id: {echo(run_id)}")
+        numbers = {}
+        for key in ("startedMs", "done", "next"):
+            item = value.get(key)
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise JobError(f"{who}: 'resume.{key}' must be a non-negative integer")
+            numbers[key] = item
+        try:
+            totals = Totals.from_dict(value.get("totals"))
+        except ValueError as exc:
+            raise JobError(f"{who}: 'resume.totals' is not valid: {exc}") from None
+        listing = _listed(value.get("listing"))
+        if "partitions" not in listing or numbers["next"] > listing["partitions"]:
+            raise JobError(f"{who}: 'resume.listing' is not the listing of a run in pages")
+        return cls(
+            run_id,
+            numbers["startedMs"],
+            listing,
+            totals,
+            numbers["done"],
+            numbers["next"],
+        )
+
+
+def _scope(job: Job, listing: dict[str, Any], run_id: str, parts: int) -> Scope:
+    to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
+    unchanged_count = listing.get("unchangedCount", 0)
+    unchanged_bytes = listing.get("unchangedBytes", 0)
+    return Scope(
+        container=job.container,
+        prefix=job.prefix,
+        files_total=to_copy_count + unchanged_count,
+        bytes_total=to_copy_bytes + unchanged_bytes,
+        skipped_entries=int(listing.get("skippedCount") or 0),
+        skipped=tuple(listing.get("skipped") or ()),
+        partitions_total=parts,
+        rules=listing.get("rules") if isinstance(listing.get("rules"), dict) else None,
+        dry_run=job.dry_run,
+        run_id=run_id,
+    )
+
+
 def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int | dict[str, Any]]:
     """E2_BackupSiteContent: list, copy in partitions, return the bytes in the backup.
 
@@ -262,16 +344,65 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     A partition that fails (a copy spent its retries on storage trouble) stops the backup:
     no new wave starts, the partitions still running settle, then the orchestration fails
     with that partition's reason.
+
+    A backup with more partitions than one generation holds (``generation_size``) continues
+    as new after each generation, with the run's state in the input's ``resume``: the same
+    run id, listing and running totals, so progress, output and snapshot are as if one
+    history had held it all.
     """
     who = function_names.BACKUP_ORCHESTRATOR
-    job = _job(_input(context, who), who)
+    value = _input(context, who)
+    job = _job(value, who)
     retry = _retry(job)
+    resume = value.get("resume") if isinstance(value, dict) else None
+    if resume is not None:
+        run = _Run.from_input(resume, who)
+    else:
+        run = yield from _list(context, job, retry)
+        if not isinstance(run, _Run):
+            return run  # a dry run's report, or a listing that returned the files inline
+    listing = run.listing
+    parts = listing["partitions"]
+    scope = _scope(job, listing, run.run_id, parts)
+    totals = run.totals
+    context.set_custom_status(custom_status(COPYING, scope, totals, run.done))
+    if not context.is_replaying and resume is None:
+        log.info(
+            "%s: run %s: %d files to copy in %d partitions, %d unchanged",
+            context.instance_id,
+            run.run_id,
+            listing["toCopyCount"],
+            parts,
+            listing.get("unchangedCount", 0),
+        )
+    child_input = {
+        "job": job.descriptor(),
+        "retry": job.to_input()["retry"],
+        "newContainer": listing.get("containerCreated") is True,
+        "runId": run.run_id,
+    }
+    end = min(parts, run.next + generation_size(job.partition_concurrency))
+    run.done = yield from _copy_waves(
+        context, job, scope, totals, run.done, range(run.next, end), run.run_id, child_input
+    )
+    if end < parts:
+        run.next = end
+        context.continue_as_new({**job.to_input(), "resume": run.to_input()})
+        return 0  # not the output: the run goes on in the next generation
+    yield from _finish(context, job, retry, scope, totals, run)
+    return totals.bytes_backed_up
+
+
+def _list(
+    context: df.DurableOrchestrationContext, job: Job, retry: df.RetryOptions
+) -> Generator[Any, Any, _Run | int | dict[str, Any]]:
+    """The run's first step: list the tree into the run's pages. Returns the run to copy,
+    or (a dry run, or files listed inline) what the backup returns."""
     # From the replay-safe clock and uuid: the same on every replay, new for every run.
     started = context.current_utc_datetime
     run_id = layout.new_run_id(started, context.new_uuid())
     scope = Scope(container=job.container, prefix=job.prefix, run_id=run_id)
     context.set_custom_status(custom_status(LISTING, scope))
-
     listing_input = job.listing_input()
     if not job.dry_run:
         # A dry run writes nothing: without a run id the listing returns a bounded report.
@@ -288,69 +419,71 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
     # The files to copy are in the run's copy pages (one per partition), never in this
     # history; files the listing found unchanged are counted as skipped from the start
     # (they are part of the backup's totals and its output).
-    unchanged_count = listing.get("unchangedCount", 0)
-    unchanged_bytes = listing.get("unchangedBytes", 0)
-    paged = "partitions" in listing
-    if paged:
-        parts: list[Any] = [None] * listing["partitions"]
-        to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
-    elif "report" in listing:
-        parts = []
-        to_copy_count, to_copy_bytes = listing["toCopyCount"], listing["toCopyBytes"]
-    else:
-        parts = plan.partitions(listing["files"], job.partition_size)
-        to_copy_count = len(listing["files"])
-        to_copy_bytes = sum(entry["size"] for entry in listing["files"])
-    scope = Scope(
-        container=job.container,
-        prefix=job.prefix,
-        files_total=to_copy_count + unchanged_count,
-        bytes_total=to_copy_bytes + unchanged_bytes,
-        skipped_entries=int(listing.get("skippedCount") or 0),
-        skipped=tuple(listing.get("skipped") or ()),
-        partitions_total=len(parts),
-        rules=listing.get("rules") if isinstance(listing.get("rules"), dict) else None,
-        dry_run=job.dry_run,
-        run_id=run_id if paged else "",
-    )
-    if job.dry_run:
-        # The listing built the bounded report while it walked (``sitebackup.dryrun``).
+    totals = Totals()
+    totals.add_unchanged(listing.get("unchangedCount", 0), listing.get("unchangedBytes", 0))
+    if "partitions" in listing:
+        return _Run(run_id, _ms(started), listing, totals, done=0, next=0)
+    if "report" in listing:
+        # A dry run: the listing built the bounded report while it walked.
         report = listing.get("report")
-        if not isinstance(report, dict):
+        if not job.dry_run or not isinstance(report, dict):
             raise BackupError(f"{function_names.LIST_ACTIVITY} returned no dry-run report")
-        totals = Totals()
-        totals.add_unchanged(unchanged_count, unchanged_bytes)
+        scope = _scope(job, listing, "", 0)
         context.set_custom_status(custom_status(DONE, scope, totals, 0))
         return report
-    totals = Totals()
-    totals.add_unchanged(unchanged_count, unchanged_bytes)
-    done = 0
-    context.set_custom_status(custom_status(COPYING, scope, totals, done))
-    if not context.is_replaying:
-        log.info(
-            "%s: run %s: %d files to copy in %d partitions, %d unchanged",
-            context.instance_id,
-            run_id,
-            to_copy_count,
-            len(parts),
-            unchanged_count,
-        )
+    return (yield from _copy_inline(context, job, listing, totals, run_id))
 
+
+def _copy_inline(
+    context: df.DurableOrchestrationContext,
+    job: Job,
+    listing: dict[str, Any],
+    totals: Totals,
+    run_id: str,
+) -> Generator[Any, Any, int]:
+    """A listing that returned its files inline (an older listing): partitions get their
+    files in their input, and no snapshot is written."""
+    parts = plan.partitions(listing["files"], job.partition_size)
+    inline = {
+        **listing,
+        "toCopyCount": len(listing["files"]),
+        "toCopyBytes": sum(entry["size"] for entry in listing["files"]),
+    }
+    scope = _scope(job, inline, "", len(parts))
+    context.set_custom_status(custom_status(COPYING, scope, totals, 0))
     child_input = {
         "job": job.descriptor(),
         "retry": job.to_input()["retry"],
         "newContainer": listing.get("containerCreated") is True,
     }
-    if paged:
-        child_input["runId"] = run_id
+    done = yield from _copy_waves(
+        context, job, scope, totals, 0, range(len(parts)), run_id, child_input, parts
+    )
+    context.set_custom_status(custom_status(DONE, scope, totals, done))
+    return totals.bytes_backed_up
+
+
+def _copy_waves(
+    context: df.DurableOrchestrationContext,
+    job: Job,
+    scope: Scope,
+    totals: Totals,
+    done: int,
+    indexes: range,
+    run_id: str,
+    child_input: dict[str, Any],
+    inline: list[list[dict[str, Any]]] | None = None,
+) -> Generator[Any, Any, int]:
+    """Run the partitions ``indexes`` in waves, adding their summaries to ``totals``;
+    returns the number of partitions done. Raises the backup's halt when one failed."""
     halted: str | None = None
-    for wave in plan.chunks(range(len(parts)), job.partition_concurrency):
+    for wave in plan.chunks(indexes, job.partition_concurrency):
         running = [
             context.call_sub_orchestrator(
                 function_names.PARTITION_ORCHESTRATOR,
                 {**child_input, "index": index}
-                if paged
-                else {**child_input, "index": index, "files": parts[index]},
+                if inline is None
+                else {**child_input, "index": index, "files": inline[index]},
                 # Derived from ours, so terminating or purging this backup can find it.
                 instance_id=children.partition_id(context.instance_id, run_id, index),
             )
@@ -373,54 +506,62 @@ def backup(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int |
             # The wave has settled, so every partition's outcome is in: no copy is left
             # running that the counts above would miss.
             raise _halted(halted)
+    return done
 
-    if paged:
-        # Storage may have lost acknowledged writes (an emulator killed at the wrong
-        # moment): confirm every file of the run by size and MD5 before calling it done.
-        context.set_custom_status(custom_status(CONFIRMING, scope, totals, done))
-        confirmation = yield from _halting(
-            _call(
-                context,
-                retry,
-                function_names.CONFIRM_ACTIVITY,
-                {
-                    "job": job.descriptor(),
-                    "runId": run_id,
-                    "partitions": len(parts),
-                    "unchangedPages": listing["unchangedPages"],
-                },
-                "confirming the backup in storage",
-            )
+
+def _finish(
+    context: df.DurableOrchestrationContext,
+    job: Job,
+    retry: df.RetryOptions,
+    scope: Scope,
+    totals: Totals,
+    run: _Run,
+) -> Generator[Any, Any, None]:
+    """After the last partition: confirm in storage, write the snapshot, prune."""
+    parts = run.listing["partitions"]
+    # Storage may have lost acknowledged writes (an emulator killed at the wrong
+    # moment): confirm every file of the run by size and MD5 before calling it done.
+    context.set_custom_status(custom_status(CONFIRMING, scope, totals, run.done))
+    pages = {
+        "job": job.descriptor(),
+        "runId": run.run_id,
+        "partitions": parts,
+        "unchangedPages": run.listing["unchangedPages"],
+    }
+    confirmation = yield from _halting(
+        _call(
+            context,
+            retry,
+            function_names.CONFIRM_ACTIVITY,
+            pages,
+            "confirming the backup in storage",
         )
-        totals.add_confirmation(confirmation)
-        # Written last: a run that stopped before this point leaves no snapshot.
-        ended = context.current_utc_datetime
-        yield from _halting(
-            _call(
-                context,
-                retry,
-                function_names.WRITE_SNAPSHOT_ACTIVITY,
-                {
-                    "job": job.descriptor(),
-                    "runId": run_id,
-                    "startedMs": _ms(started),
-                    "endedMs": _ms(ended),
-                    "partitions": len(parts),
-                    "unchangedPages": listing["unchangedPages"],
-                    "failed": totals.files_failed,
-                    # The confirmation's pages of lost entries: the snapshot leaves them out.
-                    "lostPages": confirmation.get("lostPages", 0)
-                    if isinstance(confirmation, dict)
-                    else 0,
-                },
-                "writing the snapshot",
-            )
+    )
+    totals.add_confirmation(confirmation)
+    # Written last: a run that stopped before this point leaves no snapshot.
+    ended = context.current_utc_datetime
+    yield from _halting(
+        _call(
+            context,
+            retry,
+            function_names.WRITE_SNAPSHOT_ACTIVITY,
+            {
+                **pages,
+                "startedMs": run.started_ms,
+                "endedMs": _ms(ended),
+                "failed": totals.files_failed,
+                # The confirmation's pages of lost entries: the snapshot leaves them out.
+                "lostPages": confirmation.get("lostPages", 0)
+                if isinstance(confirmation, dict)
+                else 0,
+            },
+            "writing the snapshot",
         )
-        if job.retention is not None:
-            context.set_custom_status(custom_status(PRUNING, scope, totals, done))
-            scope = dataclasses.replace(scope, retention=(yield from _prune(context, job, run_id)))
-    context.set_custom_status(custom_status(DONE, scope, totals, done))
-    return totals.bytes_backed_up
+    )
+    if job.retention is not None:
+        context.set_custom_status(custom_status(PRUNING, scope, totals, run.done))
+        scope = dataclasses.replace(scope, retention=(yield from _prune(context, job, run.run_id)))
+    context.set_custom_status(custom_status(DONE, scope, totals, run.done))
 
 
 def _prune(

@@ -541,3 +541,118 @@ def test_a_partition_with_a_malformed_file_list_fails_clearly():
     )
     state = run.run()
     assert "files[0] must be an object with 'path'" in state.error
+
+
+PAGED_JOB = Job(
+    root="/srv/www",
+    container="backups",
+    prefix="www",
+    partition_size=50,
+    partition_concurrency=4,
+    retry_first_interval_ms=1000,
+    retry_max_attempts=2,
+)
+
+
+def paged_listing(partitions: int, per_partition: int, size: int) -> dict:
+    return {
+        "partitions": partitions,
+        "unchangedPages": 1,
+        "toCopyCount": partitions * per_partition,
+        "toCopyBytes": partitions * per_partition * size,
+        "unchangedCount": 7,
+        "unchangedBytes": 70,
+        "containerCreated": False,
+        "skipped": [],
+        "skippedCount": 0,
+        "error": None,
+    }
+
+
+def run_waves(run: Episodes, first_id: int, indexes: list[int], summary: dict):
+    """Drive one generation: each wave is created, then all its partitions complete."""
+    state = run.run()
+    task_id = first_id
+    for wave_start in range(0, len(indexes), 4):
+        wave = indexes[wave_start : wave_start + 4]
+        subs = [a for a in state.atomic_actions() if a["actionType"] == 2][-len(wave) :]
+        assert [json.loads(a["input"])["index"] for a in subs] == wave
+        ids = list(range(task_id, task_id + len(wave)))
+        run.close(*(run.sub_created(i, function_names.PARTITION_ORCHESTRATOR) for i in ids))
+        run.open(*(run.sub_completed(i, summary) for i in ids))
+        task_id += len(wave)
+        state = run.run()
+    return state, task_id
+
+
+def test_a_backup_of_many_partitions_continues_as_new_and_finishes_with_the_same_run():
+    # 21 partitions with four per wave: a generation is 16 of them, the next one 5.
+    listing = paged_listing(21, 50, 10)
+    run = Episodes(
+        E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, PAGED_JOB.to_input()
+    )
+    run.run()
+    run.close(run.scheduled(0, function_names.LIST_ACTIVITY))
+    run.open(run.completed(0, listing))
+    state, _ = run_waves(run, 1, list(range(16)), partition_summary(50))
+
+    # This execution ends (done) by continuing as new rather than with an output.
+    assert state.done and state.error is None
+    (again,) = [a for a in state.actions if a["actionType"] == 4]  # ContinueAsNew
+    carried = json.loads(again["input"])
+    resume = carried.pop("resume")
+    assert carried == PAGED_JOB.to_input()
+    assert (resume["next"], resume["done"]) == (16, 16)
+    # The unchanged files and the 16 partitions so far, nothing lost on the way.
+    assert resume["totals"]["filesDone"] == 7 + 16 * 50
+    assert resume["totals"]["bytesBackedUp"] == 70 + 16 * 500
+    assert resume["listing"]["partitions"] == 21
+    assert state.custom_status["partitionsDone"] == 16
+
+    # The next generation: a new history whose input is the carried state.
+    second = Episodes(
+        E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, json.loads(again["input"])
+    )
+    state = second.run()
+    status = state.custom_status
+    assert status["phase"] == "copying" and status["runId"] == resume["runId"]
+    assert (status["partitionsDone"], status["partitionsTotal"]) == (16, 21)
+    assert status["filesDone"] == 7 + 16 * 50
+    subs = [a for a in state.atomic_actions() if a["actionType"] == 2]
+    assert all(json.loads(a["input"])["runId"] == resume["runId"] for a in subs)
+    assert [a["instanceId"] for a in subs][0].endswith(f":{resume['runId']}:p00016")
+    state, task_id = run_waves(second, 0, list(range(16, 21)), partition_summary(50))
+
+    (confirm,) = [a for a in state.atomic_actions() if a["actionType"] == 1]
+    assert confirm["functionName"] == function_names.CONFIRM_ACTIVITY
+    sent = json.loads(confirm["input"])
+    assert (sent["runId"], sent["partitions"], sent["unchangedPages"]) == (resume["runId"], 21, 1)
+    second.close(second.scheduled(task_id, function_names.CONFIRM_ACTIVITY))
+    second.open(second.completed(task_id, {"confirmed": 21 * 50 + 7, "missing": 0}))
+    state = second.run()
+    snapshot = [a for a in state.atomic_actions() if a["actionType"] == 1][-1]
+    assert snapshot["functionName"] == function_names.WRITE_SNAPSHOT_ACTIVITY
+    # The run started when the first generation did, not when this one did.
+    assert json.loads(snapshot["input"])["startedMs"] == resume["startedMs"]
+    second.close(second.scheduled(task_id + 1, function_names.WRITE_SNAPSHOT_ACTIVITY))
+    second.open(second.completed(task_id + 1, {"files": 21 * 50 + 7}))
+    state = second.run()
+    assert state.done and state.error is None
+    assert state.output == 70 + 21 * 500
+    status = state.custom_status
+    assert status["phase"] == "done" and status["partitionsDone"] == 21
+    assert status["filesDone"] == status["filesTotal"] == 7 + 21 * 50
+
+
+def test_a_resume_that_is_not_a_run_state_fails_clearly():
+    for resume, problem in (
+        ("not an object", "'resume' must be an object"),
+        ({"runId": "../escape", "next": 1}, "'resume.runId' is not a run id"),
+        ({"runId": "r1", "startedMs": 5, "done": 0, "next": -1}, "'resume.next'"),
+        ({"runId": "r1", "startedMs": 5, "done": 0, "next": 0, "totals": 3}, "resume.totals"),
+    ):
+        value = {**PAGED_JOB.to_input(), "resume": resume}
+        run = Episodes(E2_BackupSiteContent.main, function_names.BACKUP_ORCHESTRATOR, value)
+        state = run.run()
+        assert problem in (state.error or ""), (resume, state.error)
+        assert not state.atomic_actions()  # nothing scheduled

@@ -1,0 +1,119 @@
+"""A backup with more partitions than one generation holds, through the real host and SDK.
+
+The parent continues as new between generations; what a user sees must not change: one
+instance, one run id for every partition, the tree's byte count as the output, a snapshot
+that restores the tree as it was, and a history that does not grow with the partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.support.host_process import HostProcess, http_request, running_host
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+FILES = 40  # one file per partition, two partitions per wave: three generations
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("generations")
+    found = {name: base / name for name in ("sites", "restores", "oracles")}
+    for path in found.values():
+        path.mkdir()
+    return found
+
+
+@pytest.fixture(scope="module")
+def host(azurite, places, tmp_path_factory) -> Iterator[HostProcess]:
+    env = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
+        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
+        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
+        "BACKUP_PARTITION_SIZE": "1",
+        "BACKUP_PARTITION_CONCURRENCY": "2",
+    }
+    with running_host(PROJECT_DIR, tmp_path_factory.mktemp("host-state"), env=env) as running:
+        yield running
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    found = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name)
+            found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return found
+
+
+def start(host: HostProcess, route: str, body: dict) -> str:
+    answer = http_request(
+        "POST", f"{host.url}/{route}", json.dumps(body), {"Content-Type": "application/json"}
+    )
+    assert answer.status == 202, (answer.status, answer.body)
+    return answer.json()["id"]
+
+
+def get(host: HostProcess, path: str) -> object:
+    answer = http_request("GET", f"{host.url}/runtime/webhooks/durabletask/{path}")
+    assert answer.status == 200, (answer.status, answer.body)
+    return answer.json()
+
+
+def test_a_backup_of_many_generations_reads_as_one_run(host, places, unique_name):
+    site = places["sites"] / unique_name
+    rng = random.Random(7)
+    for index in range(FILES):
+        path = site / f"d{index % 3}" / f"f{index:03d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(100 + rng.randrange(900)))
+    oracle = shutil.copytree(site, places["oracles"] / unique_name)
+    expected = files_of(oracle)
+    body = {"path": str(site), "container": unique_name, "prefix": "www"}
+
+    instance = start(host, "orchestrators/E2_BackupSiteContent", body)
+    status = host.wait_for_status(instance, timeout=240)
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == sum(len(data) for data in expected.values())
+    progress = status["customStatus"]
+    assert progress["partitionsDone"] == progress["partitionsTotal"] == FILES
+    assert (progress["filesCopied"], progress["filesFailed"]) == (FILES, 0)
+
+    # Every partition of every generation belongs to the one run of this instance.
+    partitions = get(host, f"instances?instanceIdPrefix={quote(instance + ':')}&top=1000")
+    runs = {item["instanceId"].split(":")[-2] for item in partitions}
+    assert len(partitions) == FILES and runs == {progress["runId"]}
+    assert {item["runtimeStatus"] for item in partitions} == {"Completed"}
+
+    # The history of the instance is its last generation's: fewer partitions than the run's.
+    detail = get(host, f"instances/{quote(instance)}?showHistory=true&showHistoryOutput=true")
+    ended = [
+        e for e in detail["historyEvents"] if e["EventType"] == "SubOrchestrationInstanceCompleted"
+    ]
+    assert 0 < len(ended) < FILES / 2
+    assert detail["historyEvents"][0]["EventType"] == "ExecutionStarted"
+
+    # The snapshot restores the tree as it was before the backup.
+    target = places["restores"] / unique_name
+    restore = start(host, "orchestrators/E2_RestoreSnapshot", {**body, "target": str(target)})
+    restored = host.wait_for_status(restore, timeout=240)
+    assert restored["runtimeStatus"] == "Completed", restored
+    assert files_of(target) == expected
+
+    # A second run skips every file, in one generation: nothing to copy.
+    again = host.wait_for_status(
+        start(host, "orchestrators/E2_BackupSiteContent", body), timeout=240
+    )
+    assert again["runtimeStatus"] == "Completed", again
+    assert again["customStatus"]["filesSkipped"] == FILES
+    assert again["output"] == status["output"]
