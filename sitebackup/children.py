@@ -26,7 +26,12 @@ def run_token(uuid: object) -> str:
 
 def partition_id(parent_id: str, run: str, index: int) -> str:
     """The instance id of the partition ``index`` of the run ``run`` of ``parent_id``."""
-    return f"{parent_id}{SEPARATOR}{run}{SEPARATOR}p{index:05d}"
+    return f"{partition_prefix(parent_id, run)}{index:05d}"
+
+
+def partition_prefix(parent_id: str, run: str) -> str:
+    """What the ids of every partition of the run ``run`` of ``parent_id`` start with."""
+    return f"{parent_id}{SEPARATOR}{run}{SEPARATOR}p"
 
 
 def prune_id(parent_id: str, run: str) -> str:

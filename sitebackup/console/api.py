@@ -25,12 +25,13 @@ import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
 
-from sitebackup import earlier_runs, snapshot_store
+from sitebackup import children, earlier_runs, snapshot_store
 from sitebackup import function_names as names
 from sitebackup import request as start_request
 from sitebackup import settings as cfg
 from sitebackup.console import paging, runs, snapshots, timeline
 from sitebackup.console.durable import TIMEOUT, DurableReader, DurableUnavailable
+from sitebackup.console.paging import TooMany
 from sitebackup.errors import ConfigError, NamingError, StorageError, echo
 from sitebackup.manifest import ManifestError
 from sitebackup.naming import container_name_problem, normalize_prefix
@@ -338,11 +339,26 @@ async def run_detail(reader: DurableReader, instance_id: str) -> dict[str, Any]:
     progress = status.get("customStatus") if isinstance(status.get("customStatus"), dict) else {}
     failed = list(progress.get("failed") or [])
     events = status.get("historyEvents") or []
+    resume = runs.resumed(status)
+    if resume is not None:
+        # A backup that continued as new: its partitions of every generation are instances.
+        prefix = children.partition_prefix(instance_id, resume["runId"])
+        try:
+            partitions = await reader.window(prefix, None, None, (), show_input=False)
+        except TooMany as many:
+            partitions = many.partial
+        events = timeline.with_partitions(
+            events, partitions, runs.started_time(status), names.PARTITION_ORCHESTRATOR
+        )
     if (row["filesFailed"] or 0) > len(failed) and row["status"] not in runs.ACTIVE:
         # The custom status lists the first 20; each partition's summary lists its own first
         # 20, which only the history with outputs holds (read once the run has ended).
-        full = await reader.status(instance_id, history=True, outputs=True)
-        more = _failed_from_partitions((full or {}).get("historyEvents") or [])
+        if resume is None:
+            full = await reader.status(instance_id, history=True, outputs=True)
+            partition_events = (full or {}).get("historyEvents") or []
+        else:
+            partition_events = events
+        more = _failed_from_partitions(partition_events)
         seen = {entry.get("path") for entry in failed}
         failed.extend(entry for entry in more if entry["path"] not in seen)
     options = runs.decoded_input(status)

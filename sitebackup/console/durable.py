@@ -80,16 +80,22 @@ class DurableReader:
         return body
 
     async def window(
-        self, prefix: str, low: datetime, high: datetime, statuses: Sequence[str]
+        self,
+        prefix: str,
+        low: datetime | None,
+        high: datetime | None,
+        statuses: Sequence[str],
+        show_input: bool = True,
     ) -> list[dict[str, Any]]:
-        """Every instance with the id prefix created in [low, high]; TooMany past the cap."""
-        query = {
-            "createdTimeFrom": _stamp(low),
-            "createdTimeTo": _stamp(high),
-            "instanceIdPrefix": prefix,
-            "showInput": "true",
-            "top": str(PAGE_SIZE),
-        }
+        """Every instance with the id prefix created in [low, high] (either end open when
+        None); TooMany past the cap."""
+        query = {"instanceIdPrefix": prefix, "top": str(PAGE_SIZE)}
+        if low is not None:
+            query["createdTimeFrom"] = _stamp(low)
+        if high is not None:
+            query["createdTimeTo"] = _stamp(high)
+        if show_input:
+            query["showInput"] = "true"
         if statuses:
             query["runtimeStatus"] = ",".join(statuses)
         found: list[dict[str, Any]] = []

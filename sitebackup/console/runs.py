@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sitebackup import function_names as names
@@ -84,9 +84,28 @@ def _count(progress: dict[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def resumed(status: dict[str, Any]) -> dict[str, Any] | None:
+    """The run state a backup carries from one generation to the next (``resume`` in the
+    input of a backup that continued as new), or None for a first generation."""
+    resume = decoded_input(status).get("resume")
+    return resume if isinstance(resume, dict) and isinstance(resume.get("runId"), str) else None
+
+
+def started_time(status: dict[str, Any]) -> str | None:
+    """When the run started: ``createdTime`` is the current generation's start, so a backup
+    that continued as new carries its first start in ``resume.startedMs``."""
+    resume = resumed(status)
+    started_ms = resume.get("startedMs") if resume else None
+    if isinstance(started_ms, int) and not isinstance(started_ms, bool) and started_ms >= 0:
+        moment = datetime.fromtimestamp(started_ms / 1000, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created = status.get("createdTime")
+    return created if isinstance(created, str) else None
+
+
 def duration_seconds(status: dict[str, Any], now: datetime) -> float | None:
     try:
-        started = parse_time(status["createdTime"])
+        started = parse_time(started_time(status))
         ended = (
             now if status.get("runtimeStatus") in ACTIVE else parse_time(status["lastUpdatedTime"])
         )
@@ -110,7 +129,7 @@ def row(status: dict[str, Any], now: datetime) -> dict[str, Any]:
         "container": progress.get("container") or options.get("container"),
         "prefix": progress.get("prefix", options.get("prefix")),
         "snapshot": options.get("snapshot") if kind and kind.name == "restore" else None,
-        "created": status.get("createdTime"),
+        "created": started_time(status),
         "updated": status.get("lastUpdatedTime"),
         "durationSeconds": duration_seconds(status, now),
         "phase": progress.get("phase"),

@@ -114,3 +114,45 @@ def _bar(
         "startS": round(max(0.0, (begin - origin).total_seconds()), 3),
         "endS": round(max(0.0, (stop - origin).total_seconds()), 3),
     }
+
+
+def with_partitions(
+    events: list[dict[str, Any]],
+    partitions: list[dict[str, Any]],
+    started: str | None,
+    function: str,
+) -> list[dict[str, Any]]:
+    """The history of a backup that continued as new, completed for the timeline.
+
+    Its history is its last generation's, so the partitions of every generation come from
+    their own statuses (``partitions``: the instances of the run, from an instance query),
+    each as one sub-orchestration event; the history's own sub-orchestration events, a subset
+    of them, are left out. ``started`` (the run's first start) begins the timeline.
+    """
+    kept = [event for event in events if event.get("EventType") not in _SUB]
+    if started:
+        kept.insert(0, {"EventType": "ExecutionStarted", "Timestamp": started})
+    for item in partitions:
+        state = item.get("runtimeStatus")
+        created, updated = item.get("createdTime"), item.get("lastUpdatedTime")
+        if state in ("Running", "Pending", "Suspended"):
+            kept.append(
+                {
+                    "EventType": "SubOrchestrationInstanceCreated",
+                    "Timestamp": created,
+                    "Name": function,
+                }
+            )
+        else:
+            kept.append(
+                {
+                    "EventType": "SubOrchestrationInstanceCompleted"
+                    if state == "Completed"
+                    else "SubOrchestrationInstanceFailed",
+                    "ScheduledTime": created,
+                    "Timestamp": updated,
+                    "FunctionName": function,
+                    "Result": item.get("output"),
+                }
+            )
+    return kept

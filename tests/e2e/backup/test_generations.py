@@ -103,6 +103,17 @@ def test_a_backup_of_many_generations_reads_as_one_run(host, places, unique_name
     assert 0 < len(ended) < FILES / 2
     assert detail["historyEvents"][0]["EventType"] == "ExecutionStarted"
 
+    # The console shows the run whole: every partition of every generation on its timeline,
+    # and the run's start, not its last generation's.
+    answer = http_request("GET", f"{host.url}/console-api/runs/{quote(instance, safe='')}")
+    assert answer.status == 200, answer.body
+    shown = answer.json()
+    bars = [bar for bar in shown["timeline"]["bars"] if bar["label"].startswith("partition")]
+    assert len(bars) == FILES and {bar["state"] for bar in bars} == {"completed"}
+    first_created = min(item["createdTime"] for item in partitions)
+    assert shown["run"]["created"] < first_created < status["createdTime"]
+    assert shown["run"]["filesDone"] == FILES
+
     # The snapshot restores the tree as it was before the backup.
     target = places["restores"] / unique_name
     restore = start(host, "orchestrators/E2_RestoreSnapshot", {**body, "target": str(target)})

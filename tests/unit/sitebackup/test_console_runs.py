@@ -74,3 +74,15 @@ def test_the_root_from_any_input_shape(value, root):
 )
 def test_under(path, root, inside):
     assert runs.under(path, root) is inside
+
+
+def test_a_backup_that_continued_as_new_counts_from_its_first_start():
+    # The first generation started 5 minutes before this one (createdTime).
+    first = int(datetime(2025, 12, 31, 23, 55, 0, tzinfo=UTC).timestamp() * 1000)
+    carried = {"root": "/srv/www", "resume": {"runId": "r1", "startedMs": first}}
+    row = runs.row(status(input=json.dumps(carried)), NOW)
+    assert row["created"].startswith("2025-12-31T23:55:00")
+    assert row["durationSeconds"] == 900.0
+    # A resume without a usable start falls back to the generation's own.
+    carried["resume"]["startedMs"] = "yesterday"
+    assert runs.row(status(input=json.dumps(carried)), NOW)["durationSeconds"] == 600.0

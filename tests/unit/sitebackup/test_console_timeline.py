@@ -91,3 +91,31 @@ def test_tasks_cut_short_by_the_end_of_the_run_are_shown_cancelled():
 
 def test_no_history_yet():
     assert timeline.build([], NOW)["bars"] == []
+
+
+def test_a_backup_that_continued_as_new_shows_every_generation_s_partitions():
+    # The last generation's history: its own start, one of its partitions, still running.
+    events = [
+        {"EventType": "ExecutionStarted", "Timestamp": at(20)},
+        {
+            "EventType": "SubOrchestrationInstanceCompleted",
+            "Timestamp": at(25),
+            "ScheduledTime": at(21),
+            "FunctionName": "E2_BackupPartition",
+        },
+    ]
+    partitions = [
+        {"runtimeStatus": "Completed", "createdTime": at(2), "lastUpdatedTime": at(9)},
+        {"runtimeStatus": "Failed", "createdTime": at(3), "lastUpdatedTime": at(4)},
+        {"runtimeStatus": "Completed", "createdTime": at(21), "lastUpdatedTime": at(25)},
+        {"runtimeStatus": "Running", "createdTime": at(26), "lastUpdatedTime": at(27)},
+    ]
+    merged = timeline.with_partitions(events, partitions, at(1), "E2_BackupPartition")
+    built = timeline.build(merged, NOW, LABELS)
+    bars = built["bars"]
+    # One bar per partition instance (the history's own copy of one is not doubled).
+    assert [bar["label"] for bar in bars] == [f"partition {n}" for n in range(1, 5)]
+    assert [bar["state"] for bar in bars] == ["completed", "failed", "completed", "running"]
+    # Times count from the run's first start, not this generation's.
+    assert bars[0]["startS"] == 1.0 and bars[0]["endS"] == 8.0
+    assert built["start"].startswith("2026-01-01T00:00:01")
