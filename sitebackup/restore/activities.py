@@ -94,9 +94,14 @@ def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         chosen = patterns.matcher(job.include)
         store = _store(job, env)
         kept, files, size = [], 0, 0
-        pages = list(store.pages(header))
+        # The slices come in page order: read each page once, when its slices come up, so
+        # only one page is held (not the snapshot).
+        pages = enumerate(store.pages(header))
+        at, entries = -1, []
         for page, start, count in plan:
-            picked = [e for e in pages[page][start : start + count] if chosen(e.path)]
+            while at < page:
+                at, entries = next(pages)
+            picked = [e for e in entries[start : start + count] if chosen(e.path)]
             if picked:
                 kept.append([page, start, count])
                 files += len(picked)
