@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -70,8 +70,14 @@ def _checker(container: ContainerClient) -> Callable[[str], Any]:
 
 
 def _confirm(
-    store: SnapshotStore, job: Job, run_id: str, value: dict, container, blobs
+    store: SnapshotStore,
+    job: Job,
+    run_id: str,
+    value: dict,
+    container: ContainerClient,
+    blobs: Iterable[Any] | None,
 ) -> Confirmation:
+    """Confirm the run and write its lost pages; ``blobs`` None: the container is gone."""
     folder = (job.container, job.prefix, run_id)
 
     def write(index: int, data: bytes) -> None:
@@ -79,8 +85,11 @@ def _confirm(
 
     lost = run_streams.LostWriter(write)
     # With the container gone there is nothing to look up: every entry is missing.
-    check = _checker(container) if blobs is not None else (lambda name: None)
-    result = confirm(_run(store, job, run_id, value), blobs or (), job.prefix, check, lost.add)
+    if blobs is None:
+        blobs, check = (), (lambda name: None)
+    else:
+        check = _checker(container)
+    result = confirm(_run(store, job, run_id, value), blobs, job.prefix, check, lost.add)
     result.lost_pages = lost.close()
     return result
 

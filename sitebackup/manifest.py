@@ -24,7 +24,10 @@ under ``runs/<run id>/`` and no header, so it is not a snapshot. Readers reject 
 ``format`` they do not know.
 
 **Entry pages**, named in the header (blob names in the meta container), each a gzip of
-JSON lines, one file per line, in no particular order across pages::
+JSON lines, one file per line. The pages a run writes come in two kinds (``unchanged`` and
+``stored``, the name tells: ``layout.entry_page_kind``); the pages of one kind, in header
+order, list their files in path order (the walk's), which lets readers merge a snapshot in
+path order a page at a time (a page of no known kind is read as a run of its own)::
 
     {"path": "css/site.css", "size": 21, "mtimeNs": 1700000000123456789,
      "md5": "1B2M2Y8AsgTpgAmY7PhCfg=="}
