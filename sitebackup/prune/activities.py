@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
@@ -26,6 +26,7 @@ from sitebackup.prune.job import PruneJob
 from sitebackup.snapshot_store import SnapshotStore, meta_container
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LIST_PAGE = 5000
 PAGES_PER_CALL = 4
@@ -91,16 +92,18 @@ def _cutoff(value: dict[str, Any], who: str) -> int:
     return cutoff
 
 
-def _pages_of_one_call(pages: Any) -> tuple[list[list[Any]], str | None]:
-    """Up to PAGES_PER_CALL pages of a blob listing (``by_page()``), and the marker the next
-    call goes on from (None: the listing is done). A sweep call stays short this way."""
-    taken: list[list[Any]] = []
+def _pages_of_one_call(pages: Any, convert: Callable[[Any], T]) -> tuple[list[list[T]], str | None]:
+    """Up to PAGES_PER_CALL pages of a blob listing (``by_page()``), each item converted as it
+    is read, and the marker the next call goes on from (None: the listing is done). A sweep
+    call stays short this way. The SDK's listing items are large (about 13 KB each), so only
+    the converted ones are kept: a call holds up to 20,000 of them."""
+    taken: list[list[T]] = []
     marker = None
     for _ in range(PAGES_PER_CALL):
         page = next(pages, None)
         if page is None:
             return taken, None
-        taken.append(list(page))
+        taken.append([convert(blob) for blob in page])
         marker = pages.continuation_token
     return taken, marker
 
@@ -230,10 +233,9 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
             name_starts_with=head, include=["snapshots"], results_per_page=LIST_PAGE
         ).by_page(continuation_token=marker)
         doomed: list[sweep.Item] = []
-        taken, next_marker = _pages_of_one_call(pages)
+        taken, next_marker = _pages_of_one_call(pages, _item)
         for page in taken:
-            for blob in page:
-                item = _item(blob)
+            for item in page:
                 versions = (
                     _versions(backup, item.name) if sweep.needs_versions(item, needed) else None
                 )
@@ -251,6 +253,10 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
     return _result(next_marker, False, outcomes)
 
 
+def _page_blob(blob: Any) -> tuple[str, int, int]:
+    return blob.name, blob.size or 0, int(blob.last_modified.timestamp() * 1000)
+
+
 def sweep_runs(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """E2_SweepRuns: delete the run pages of snapshots that are not kept (and of runs that
     never finished), older than the cutoff; same paging as ``sweep_content``."""
@@ -265,13 +271,12 @@ def sweep_runs(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
         pages = store.meta.list_blobs(name_starts_with=folder, results_per_page=LIST_PAGE).by_page(
             continuation_token=value.get("marker")
         )
-        taken, next_marker = _pages_of_one_call(pages)
+        taken, next_marker = _pages_of_one_call(pages, _page_blob)
         for page in taken:
-            for blob in page:
-                run_id = blob.name[len(folder) :].split("/", 1)[0]
-                modified = int(blob.last_modified.timestamp() * 1000)
+            for name, size, modified in page:
+                run_id = name[len(folder) :].split("/", 1)[0]
                 if run_id not in kept and modified < cutoff:
-                    doomed.append((blob.name, blob.size or 0))
+                    doomed.append((name, size))
     except ResourceNotFoundError:
         return {"marker": None, "pages": 0, "bytes": 0}
     except AzureError as exc:
