@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from azure.storage.blob import BlobServiceClient, ContentSettings
+from azure.storage.blob import ContentSettings
 
 import E2_ConfirmBackup
 from devhost.contracts import RuntimeStatus
@@ -22,7 +22,6 @@ from sitebackup.confirm import MISSING
 from sitebackup.job import Job
 from sitebackup.restore import activities as restore
 from sitebackup.restore.job import RestoreJob
-from sitebackup.snapshot_store import SnapshotStore
 from tests.integration.app.backup_functions import functions as backup_functions
 from tests.integration.app.blobs import write_tree
 from tests.integration.app.test_backup_flow import run_backup
@@ -38,21 +37,12 @@ OVERWRITTEN = ["d2/f010.txt", "d2/f058.txt"]
 
 
 @pytest.fixture
-def app_settings(env, monkeypatch, tmp_path):
+def app_settings(app_settings, monkeypatch, tmp_path):
+    """The shared settings, and a folder restores may write into."""
     restores = tmp_path / "restores"
     restores.mkdir()
     monkeypatch.setenv("BACKUP_RESTORE_ROOTS", str(restores))
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("BACKUP_STORAGE__blobServiceUri", raising=False)
-    return {**env, "BACKUP_RESTORE_ROOTS": str(restores)}
-
-
-@pytest.fixture
-def store(app_settings, container, storage_connection_string) -> SnapshotStore:
-    service = BlobServiceClient.from_connection_string(storage_connection_string)
-    meta = service.get_container_client(app_settings["BACKUP_META_CONTAINER"])
-    return SnapshotStore(meta, app_settings["BACKUP_CONTAINER"], "www")
+    return {**app_settings, "BACKUP_RESTORE_ROOTS": str(restores)}
 
 
 def tree(root: Path) -> dict[str, bytes]:
