@@ -38,7 +38,7 @@ def _tree_bytes() -> int:
 
 
 def test_a_container_lost_after_the_copies_is_reported_missing_and_a_rerun_copies_all(
-    sites, app_settings, container
+    sites, app_settings, container, store
 ):
     job = _job(sites, app_settings)
     lost_before_confirming: list[bool] = []
@@ -56,6 +56,10 @@ def test_a_container_lost_after_the_copies_is_reported_missing_and_a_rerun_copie
     assert status["missingFromStorage"] == len(FILES)
     assert status["filesFailed"] >= len(FILES)
     assert {item["error"] for item in status["failed"]} == {MISSING}
+    # Its snapshot lists nothing storage lost: here, nothing at all.
+    header = store.header(next(store.list()))
+    assert (header.files, header.failed) == (0, status["filesFailed"])
+    assert list(store.entries(header)) == []
 
     output, status = backup(job)
     assert output == _tree_bytes()
@@ -66,6 +70,8 @@ def test_a_container_lost_after_the_copies_is_reported_missing_and_a_rerun_copie
     )
     assert not status.get("missingFromStorage")
     assert assert_backup_matches(sites / "www", container, "www") == len(FILES)
+    header = store.header(next(store.list()))
+    assert header.files == len(FILES) and header.changes.added == len(FILES)
 
 
 def test_a_rerun_after_storage_lost_both_containers_recreates_them_and_copies_all(
