@@ -8,6 +8,7 @@ else goes into a container of its own (``BACKUP_META_CONTAINER``, default
     <container>/<quoted prefix>/owner.json                 the root that owns the destination
     <container>/<quoted prefix>/snapshots/<key>.json       one manifest per run, newest first
     <container>/<quoted prefix>/runs/<run id>/<page>       pages written during one run
+    <container>/<quoted prefix>/restores/<run>/plan.jsonl.gz   one restore's partitions
 
 The prefix is percent-quoted into one path segment (``www/site`` -> ``www%2Fsite``), and
 the empty prefix is ``=``, which quoting never produces, so two destinations never share a
@@ -121,3 +122,10 @@ def entry_page_kind(name: str) -> str | None:
     not one a run writes."""
     match = _ENTRY_PAGE.search(name)
     return match.group(1) if match else None
+
+
+def restore_plan(container: str, prefix: str, run: str) -> str:
+    """The plan of one restore from this destination: a ``[page, start, count]`` slice of
+    the snapshot per partition, so the restore's history holds only their number. Apart
+    from ``runs/``, whose sweep after a prune knows nothing of restores still running."""
+    return destination_folder(container, prefix) + f"restores/{run}/plan.jsonl.gz"

@@ -12,9 +12,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import ContainerClient
 
-from sitebackup import activity_setup, snapshot_store, storage
+from sitebackup import activity_setup, layout, manifest, snapshot_store, storage
 from sitebackup import settings as cfg
 from sitebackup.errors import ConfigError, JobError, echo
 from sitebackup.manifest import Entry, Header, ManifestError
@@ -65,16 +66,27 @@ def slices(counts: list[int], size: int) -> list[list[int]]:
     ]
 
 
+def _run(value: Any, who: str) -> str:
+    run = value.get("run") if isinstance(value, dict) else None
+    if not layout.is_run_id(run):
+        raise JobError(f"{who}: 'run' must name the restore's run, got {echo(run)}")
+    return run
+
+
 def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """E2_PrepareRestore: check the target (creating it), read the snapshot's header, plan.
 
-    Returns the partitions as ``[page, start, count]`` slices of the manifest's pages, and
-    the files and bytes to restore (with an ``include`` subset, the pages are read once to
-    count them, and slices with nothing chosen are left out).
+    Writes the plan (a ``[page, start, count]`` slice of the manifest's pages per partition)
+    to the restore's plan page (``layout.restore_plan``) and returns only counts: the number
+    of partitions and the files and bytes to restore. With an ``include`` subset the pages
+    are read, one at a time, to count the chosen files, and slices with nothing chosen are
+    left out. The same job and snapshot always give the same plan, so a retry rewrites an
+    identical page.
     """
     env = os.environ if env is None else env
     try:
         job = _job(value, "E2_PrepareRestore")
+        run = _run(value, "E2_PrepareRestore")
         fd = target.open_target(job.target, _roots(env), create=True)
     except (JobError, ConfigError, target.TargetRefused) as exc:
         return {"error": str(exc)}
@@ -90,9 +102,9 @@ def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     size = partition_size_for(header.files, job.partition_size)
     plan = slices([page.count for page in header.pages], size)
     files, size = header.files, header.bytes
+    store = _store(job, env)
     if job.include:
         chosen = patterns.matcher(job.include)
-        store = _store(job, env)
         kept, files, size = [], 0, 0
         # The slices come in page order: read each page once, when its slices come up, so
         # only one page is held (not the snapshot).
@@ -107,6 +119,10 @@ def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
                 files += len(picked)
                 size += sum(e.size for e in picked)
         plan = kept
+    store.write_page(
+        layout.restore_plan(job.container, job.prefix, run),
+        manifest.encode_lines({"page": p, "start": s, "count": c} for p, s, c in plan),
+    )
     log.info(
         "restore of %s/%s snapshot %s into %r: %d files, %d bytes, %d partitions",
         job.container,
@@ -123,32 +139,51 @@ def prepare(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "endedMs": header.ended_ms,
         "filesTotal": files,
         "bytesTotal": size,
-        "partitions": plan,
+        "partitions": len(plan),
     }
+
+
+def _count(item: Any) -> bool:
+    return not isinstance(item, bool) and isinstance(item, int) and item >= 0
 
 
 def _slice(value: Any) -> tuple[int, int, int]:
     item = value.get("slice")
-    if (
-        not isinstance(item, list)
-        or len(item) != 3
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in item)
-    ):
+    if not isinstance(item, list) or len(item) != 3 or not all(_count(n) for n in item):
         raise JobError("'slice' must be [page, start, count] (non-negative integers)")
     return item[0], item[1], item[2]
 
 
-def read_slice(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """E2_ReadRestorePage: the chosen entries of ``[start, start + count)`` of one page.
+def _planned_slice(job: RestoreJob, value: dict[str, Any], env: Mapping[str, str]):
+    """The slice of partition ``index`` of the restore's run, from its plan page."""
+    run = _run(value, "E2_ReadRestorePage")
+    index = value.get("index")
+    if not _count(index):
+        raise JobError(f"'index' must be a non-negative integer, got {echo(index)}")
+    name = layout.restore_plan(job.container, job.prefix, run)
+    plan = _store(job, env).read_lines(name)
+    if index >= len(plan):
+        raise JobError(f"the restore's plan {echo(name)} has no partition {index}")
+    part = plan[index]
+    return _slice({"slice": [part.get("page"), part.get("start"), part.get("count")]})
 
-    Lines are passed on as they are (only the entry's own keys): a malformed one is
-    reported by its download as that file's failure, not as the whole slice's.
+
+def read_slice(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """E2_ReadRestorePage: the chosen entries of one partition's slice of the manifest.
+
+    The slice is partition ``index`` of the plan of the restore's ``run``, or given as
+    ``slice`` (``[page, start, count]``). Lines are passed on as they are (only the entry's
+    own keys): a malformed one is reported by its download as that file's failure, not as
+    the whole slice's.
     """
     env = os.environ if env is None else env
     if not isinstance(value, dict):
-        raise JobError("E2_ReadRestorePage input must be an object with 'job' and 'slice'")
+        raise JobError("E2_ReadRestorePage input must be an object with 'job' and 'index'")
     job = _job(value.get("job"), "E2_ReadRestorePage")
-    page, start, count = _slice(value)
+    if "slice" in value:
+        page, start, count = _slice(value)
+    else:
+        page, start, count = _planned_slice(job, value, env)
     header = _header(job, env)
     if page >= len(header.pages):
         raise JobError(f"snapshot {job.snapshot} has no page {page}")
@@ -219,4 +254,16 @@ def finish(value: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         os.close(fd)
     if removed:
         log.info("removed %d stale temporary files from %r", len(removed), job.target)
+    if isinstance(value, dict) and "run" in value:
+        _delete_plan(job, _run(value, "E2_FinishRestore"), env)
     return {"removed": len(removed), "error": None}
+
+
+def _delete_plan(job: RestoreJob, run: str, env: Mapping[str, str]) -> None:
+    name = layout.restore_plan(job.container, job.prefix, run)
+    try:
+        _store(job, env).meta.delete_blob(name)
+    except ResourceNotFoundError:
+        pass  # deleted by an earlier attempt
+    except AzureError as exc:
+        raise storage.failure(exc, f"deleting {echo(name)}") from None

@@ -1,11 +1,18 @@
 """The restore orchestrators: the restore, and one partition of it (deterministic, no I/O).
 
-The same fan-out/fan-in shape as the backup: the restore plans ``[page, start, count]``
-slices of the snapshot's manifest, runs them as partition sub-orchestrations in waves, and
-each partition reads its slice in an activity (so no history holds a list that grows with
-the tree) and downloads its files in windows, one activity per file. Progress goes into the
-custom status in the backup's shape, so the client's progress bar reads both; the output is
-the number of bytes in the target that match the snapshot (restored + already identical).
+The same fan-out/fan-in shape as the backup. The prepare activity plans ``[page, start,
+count]`` slices of the snapshot's manifest and writes them to the restore's plan page in the
+meta container (``layout.restore_plan``), returning only how many there are; the restore
+runs them as partition sub-orchestrations in waves, each partition given only its index.
+The partition reads its slice (plan page, then manifest page) in an activity and downloads
+its files in windows, one activity per file. So no history holds a list that grows with the
+tree, and like the backup the restore continues as new every ``generation_size``
+partitions, carrying its run in the input's ``resume``, so the parent's history does not
+grow with the number of partitions either.
+
+Progress goes into the custom status in the backup's shape, so the client's progress bar
+reads both; the output is the number of bytes in the target that match the snapshot
+(restored + already identical).
 
 A file's own problem (an unsafe name, a link in the way, content missing) is reported per
 file and the restore goes on; a download that raised after its last retry is storage
@@ -14,6 +21,7 @@ trouble every other file would meet too, so the restore stops once the window se
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Generator
 from typing import Any
@@ -21,9 +29,9 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
-from sitebackup import children, function_names, plan
+from sitebackup import children, function_names, layout, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
-from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, settle_all
+from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, generation_size, settle_all
 from sitebackup.restore.download import RESTORED
 from sitebackup.restore.job import RestoreJob
 from sitebackup.summary import DONE, LISTING, Scope, Totals, custom_status, task_error
@@ -67,15 +75,15 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     who = function_names.RESTORE_PARTITION_ORCHESTRATOR
     value = context.get_input()
     if not isinstance(value, dict):
-        raise JobError(f"{who} input must be an object with 'job' and 'slice'")
+        raise JobError(f"{who} input must be an object with 'job', 'run' and 'index'")
     job = _job(value.get("job"), who)
     retry = _retry(job)
     descriptor = job.descriptor()
+    # Which slice: the index into the restore's plan (or a slice given inline).
+    where = {key: value[key] for key in ("run", "index", "slice") if key in value}
     try:
         read = yield context.call_activity_with_retry(
-            function_names.READ_RESTORE_PAGE_ACTIVITY,
-            retry,
-            {"job": descriptor, "slice": value.get("slice")},
+            function_names.READ_RESTORE_PAGE_ACTIVITY, retry, {"job": descriptor, **where}
         )
     except Exception as exc:
         raise BackupHalted(
@@ -107,46 +115,96 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     return totals.to_dict()
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@dataclasses.dataclass
+class _Run:
+    """What a restore carries from one generation to the next (the ``resume`` of the input).
+
+    ``run_id`` is the run token: it names the partitions' instances and the plan page, so it
+    stays the same in every generation.
+    """
+
+    run_id: str
+    started_ms: int
+    partitions: int
+    files_total: int
+    bytes_total: int
+    totals: Totals
+    done: int  # partitions finished
+    next: int  # the first partition of this generation
+
+    def to_input(self) -> dict[str, Any]:
+        return {
+            "runId": self.run_id,
+            "startedMs": self.started_ms,
+            "partitions": self.partitions,
+            "filesTotal": self.files_total,
+            "bytesTotal": self.bytes_total,
+            "totals": self.totals.to_dict(),
+            "done": self.done,
+            "next": self.next,
+        }
+
+    @classmethod
+    def from_input(cls, value: Any, who: str) -> _Run:
+        if not isinstance(value, dict):
+            raise JobError(f"{who}: 'resume' must be an object")
+        run_id = value.get("runId")
+        if not layout.is_run_id(run_id):
+            raise JobError(f"{who}: 'resume.runId' is not a run id: {echo(run_id)}")
+        keys = ("startedMs", "partitions", "filesTotal", "bytesTotal", "done", "next")
+        for key in keys:
+            if not _count(value.get(key)):
+                raise JobError(f"{who}: 'resume.{key}' must be a non-negative integer")
+        if value["next"] > value["partitions"]:
+            raise JobError(f"{who}: 'resume.next' is past the last partition")
+        try:
+            totals = Totals.from_dict(value.get("totals"))
+        except ValueError as exc:
+            raise JobError(f"{who}: 'resume.totals' is not valid: {exc}") from None
+        return cls(run_id, *(value[key] for key in keys[:4]), totals, value["done"], value["next"])
+
+
 def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
-    """E2_RestoreSnapshot: prepare, restore the partitions in waves, sweep, return bytes."""
+    """E2_RestoreSnapshot: prepare, restore the partitions in waves, sweep, return bytes.
+
+    A restore with more partitions than one generation holds (``generation_size``)
+    continues as new after each generation with its run in the input's ``resume``: the same
+    run token (so the same partition instance ids and plan page) and the running totals.
+    """
     who = function_names.RESTORE_ORCHESTRATOR
-    job = _job(context.get_input(), who)
+    value = context.get_input()
+    job = _job(value, who)
     retry = _retry(job)
-    # New for every run (the instance id repeats per target folder); replay-safe.
-    run = children.run_token(context.new_uuid())
-    scope = Scope(container=job.container, prefix=job.prefix)
-    context.set_custom_status(custom_status(LISTING, scope))
-    try:
-        prepared = yield context.call_activity_with_retry(
-            function_names.PREPARE_RESTORE_ACTIVITY, retry, job.to_input()
-        )
-    except Exception as exc:
-        raise BackupHalted(f"cannot start the restore: {task_error(exc, MAX_HALT_TEXT)}") from None
-    if not isinstance(prepared, dict) or prepared.get("error"):
-        reason = prepared.get("error") if isinstance(prepared, dict) else echo(prepared)
-        raise BackupError(f"cannot restore: {reason}")
-    parts = prepared.get("partitions") or []
+    resume = value.get("resume") if isinstance(value, dict) else None
+    if resume is not None:
+        run = _Run.from_input(resume, who)
+    else:
+        run = yield from _prepare(context, job, retry)
     scope = Scope(
         container=job.container,
         prefix=job.prefix,
-        files_total=int(prepared.get("filesTotal") or 0),
-        bytes_total=int(prepared.get("bytesTotal") or 0),
-        partitions_total=len(parts),
+        files_total=run.files_total,
+        bytes_total=run.bytes_total,
+        partitions_total=run.partitions,
     )
-    totals = Totals()
-    done = 0
-    context.set_custom_status(custom_status(RESTORING, scope, totals, done))
-    halted: str | None = None
+    totals = run.totals
+    context.set_custom_status(custom_status(RESTORING, scope, totals, run.done))
+    end = min(run.partitions, run.next + generation_size(job.partition_concurrency))
     child = job.to_input()
-    for wave in plan.chunks(list(enumerate(parts)), job.partition_concurrency):
+    halted: str | None = None
+    for wave in plan.chunks(range(run.next, end), job.partition_concurrency):
         pending = [
             context.call_sub_orchestrator(
                 function_names.RESTORE_PARTITION_ORCHESTRATOR,
-                {"job": child, "slice": part},
+                {"job": child, "run": run.run_id, "index": index},
                 # Derived from ours, so terminating or purging this restore can find it.
-                instance_id=children.partition_id(context.instance_id, run, index),
+                instance_id=children.partition_id(context.instance_id, run.run_id, index),
             )
-            for index, part in wave
+            for index in wave
         ]
         while pending:
             yield context.task_any(pending)
@@ -156,19 +214,59 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
                     continue
                 try:
                     totals.merge(Totals.from_dict(task.result))
-                    done += 1
+                    run.done += 1
                 except ValueError as exc:
                     halted = halted or f"a partition returned a bad summary: {exc}"
             pending = [task for task in pending if not task.is_completed]
-            context.set_custom_status(custom_status(RESTORING, scope, totals, done))
+            context.set_custom_status(custom_status(RESTORING, scope, totals, run.done))
         if halted is not None:
             raise BackupHalted(
                 f"the restore stopped: {halted}. Run it again once the trouble is over: files "
                 "already restored are skipped"
             )
-    # Temporary files of attempts that crashed (in this run or an earlier one) go last.
+    if end < run.partitions:
+        run.next = end
+        context.continue_as_new({**job.to_input(), "resume": run.to_input()})
+        return 0  # not the output: the restore goes on in the next generation
+    # Temporary files of attempts that crashed (in this run or an earlier one) go last,
+    # and the plan page with them.
     yield context.call_activity_with_retry(
-        function_names.FINISH_RESTORE_ACTIVITY, retry, job.to_input()
+        function_names.FINISH_RESTORE_ACTIVITY, retry, {**job.to_input(), "run": run.run_id}
     )
-    context.set_custom_status(custom_status(DONE, scope, totals, done))
+    context.set_custom_status(custom_status(DONE, scope, totals, run.done))
     return totals.bytes_backed_up
+
+
+def _prepare(
+    context: df.DurableOrchestrationContext, job: RestoreJob, retry: df.RetryOptions
+) -> Generator[Any, Any, _Run]:
+    """The restore's first step: check the target and write the plan; returns the run."""
+    # New for every run (the instance id repeats per target folder); replay-safe.
+    run_id = children.run_token(context.new_uuid())
+    started_ms = int(context.current_utc_datetime.timestamp() * 1000)
+    context.set_custom_status(custom_status(LISTING, Scope(job.container, job.prefix)))
+    try:
+        prepared = yield context.call_activity_with_retry(
+            function_names.PREPARE_RESTORE_ACTIVITY, retry, {**job.to_input(), "run": run_id}
+        )
+    except Exception as exc:
+        raise BackupHalted(f"cannot start the restore: {task_error(exc, MAX_HALT_TEXT)}") from None
+    if not isinstance(prepared, dict) or prepared.get("error"):
+        reason = prepared.get("error") if isinstance(prepared, dict) else echo(prepared)
+        raise BackupError(f"cannot restore: {reason}")
+    counts = {key: prepared.get(key, 0) for key in ("partitions", "filesTotal", "bytesTotal")}
+    for key, item in counts.items():
+        if not _count(item):
+            raise BackupError(
+                f"{function_names.PREPARE_RESTORE_ACTIVITY} returned a bad {key!r}: {echo(item)}"
+            )
+    return _Run(
+        run_id,
+        started_ms,
+        counts["partitions"],
+        counts["filesTotal"],
+        counts["bytesTotal"],
+        Totals(),
+        done=0,
+        next=0,
+    )

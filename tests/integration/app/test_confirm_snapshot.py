@@ -67,15 +67,16 @@ def restore_snapshot(app_settings, run_id: str, target: Path) -> dict[str, dict]
         target=str(target),
         partition_size=7,
     )
-    prepared = restore.prepare(job.to_input())
+    run = {"run": "0123456789ab"}
+    prepared = restore.prepare({**job.to_input(), **run})
     assert prepared["error"] is None, prepared
     results = {}
-    for part in prepared["partitions"]:
-        read = restore.read_slice({"job": job.descriptor(), "slice": part})
+    for index in range(prepared["partitions"]):
+        read = restore.read_slice({"job": job.descriptor(), **run, "index": index})
         for item in read["files"]:
             result = restore.restore_one({"job": job.descriptor(), "file": item})
             results[result["path"]] = result
-    assert restore.finish(job.to_input())["error"] is None
+    assert restore.finish({**job.to_input(), **run})["error"] is None
     return results
 
 

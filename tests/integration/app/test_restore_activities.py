@@ -7,6 +7,7 @@ expected files are the bytes the test put there, not anything the restore comput
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from sitebackup import layout, manifest
+from sitebackup.errors import JobError
 from sitebackup.manifest import Entry, Header, PageRef
 from sitebackup.restore import activities, download, names
 from sitebackup.restore.job import RestoreJob
@@ -102,15 +104,16 @@ def run_restore(renv: dict[str, str], target: Path, **options) -> dict[str, dict
         partition_size=2,
         **options,
     )
-    prepared = activities.prepare(job.to_input(), renv)
+    run = {"run": "0123456789ab"}
+    prepared = activities.prepare({**job.to_input(), **run}, renv)
     assert prepared["error"] is None, prepared
     results = {}
-    for part in prepared["partitions"]:
-        read = activities.read_slice({"job": job.descriptor(), "slice": part}, renv)
+    for index in range(prepared["partitions"]):
+        read = activities.read_slice({"job": job.descriptor(), **run, "index": index}, renv)
         for item in read["files"]:
             result = activities.restore_one({"job": job.descriptor(), "file": item}, renv)
             results[result["path"]] = result
-    assert activities.finish(job.to_input(), renv)["error"] is None
+    assert activities.finish({**job.to_input(), **run}, renv)["error"] is None
     return results
 
 
@@ -236,10 +239,48 @@ def test_include_patterns_choose_the_subset(backup, renv, restores):
     assert tree(target) == {k: v for k, v in files.items() if k != "index.html"}
 
 
+def test_the_plan_lives_in_a_page_of_the_restore_and_goes_with_its_finish(backup, renv, restores):
+    # Pages of 3 cut into slices of 2: [0,0,2] [0,2,1] [1,0,2] [1,2,1] [2,0,2] [2,2,1]
+    paths = [f"d{n // 3}/f{n}.txt" for n in range(9)]
+    write_snapshot(backup, "run-1", [entry(p, p.encode()) for p in paths])
+    run = "0123456789ab"
+    job = RestoreJob(
+        renv["BACKUP_CONTAINER"], PREFIX, "run-1", str(restores / "t"), partition_size=2
+    )
+    # Only d0/f1.txt and d2/f7.txt, d2/f8.txt are chosen: slices [0,0,2] and [2,0,2] [2,2,1].
+    job = dataclasses.replace(job, include=("/d0/f1.txt", "/d2/f7.txt", "/d2/f8.txt"))
+    prepared = activities.prepare({**job.to_input(), "run": run}, renv)
+    assert prepared["error"] is None, prepared
+    assert prepared["partitions"] == 3  # a count: no slice travels back to the orchestration
+    assert (prepared["filesTotal"], prepared["bytesTotal"]) == (3, len("d0/f1.txt") * 3)
+    name = layout.restore_plan(renv["BACKUP_CONTAINER"], PREFIX, run)
+    assert backup.meta.get_blob_client(name).exists()
+
+    read = [
+        [
+            f["path"]
+            for f in activities.read_slice({"job": job.descriptor(), "run": run, "index": i}, renv)[
+                "files"
+            ]
+        ]
+        for i in range(3)
+    ]
+    assert read == [["d0/f1.txt"], ["d2/f7.txt"], ["d2/f8.txt"]]
+    with pytest.raises(JobError, match="no partition 3"):
+        activities.read_slice({"job": job.descriptor(), "run": run, "index": 3}, renv)
+    with pytest.raises(JobError, match="'run'"):
+        activities.read_slice({"job": job.descriptor(), "run": "../x", "index": 0}, renv)
+
+    assert activities.finish({**job.to_input(), "run": run}, renv)["error"] is None
+    assert not backup.meta.get_blob_client(name).exists()
+    # A finish that runs again (a lost acknowledgement) finds nothing left to delete.
+    assert activities.finish({**job.to_input(), "run": run}, renv)["error"] is None
+
+
 def test_a_target_outside_the_restore_roots_is_refused(backup, renv, tmp_path):
     write_snapshot(backup, "run-1", [])
     job = RestoreJob(renv["BACKUP_CONTAINER"], PREFIX, "run-1", str(tmp_path / "elsewhere"))
-    prepared = activities.prepare(job.to_input(), renv)
+    prepared = activities.prepare({**job.to_input(), "run": "0123456789ab"}, renv)
     assert "outside the restore roots" in prepared["error"]
     assert not (tmp_path / "elsewhere").exists()
 

@@ -28,13 +28,18 @@ JOB = RestoreJob(
 PAGES = [[f"p{page}/f{i}.txt" for i in range(count)] for page, count in enumerate((5, 2))]
 
 
+SLICES = [[0, 0, 3], [0, 3, 2], [1, 0, 2]]
+# The plan pages the fake prepare wrote, by run (the meta container of these tests).
+PLANS: dict[str, list[list[int]]] = {}
+
+
 def prepare(job):
-    slices = [[0, 0, 3], [0, 3, 2], [1, 0, 2]]
-    return {"error": None, "filesTotal": 7, "bytesTotal": 70, "partitions": slices}
+    PLANS[job["run"]] = SLICES
+    return {"error": None, "filesTotal": 7, "bytesTotal": 70, "partitions": len(SLICES)}
 
 
 def read_slice(value):
-    page, start, count = value["slice"]
+    page, start, count = PLANS[value["run"]][value["index"]]
     return {"files": [{"path": p, "size": 10} for p in PAGES[page][start : start + count]]}
 
 
