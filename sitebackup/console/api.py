@@ -340,20 +340,22 @@ async def run_detail(reader: DurableReader, instance_id: str) -> dict[str, Any]:
     failed = list(progress.get("failed") or [])
     events = status.get("historyEvents") or []
     resume = runs.resumed(status)
-    if resume is not None:
-        # A backup that continued as new: its partitions of every generation are instances.
+    kind = runs.kind_of(status)
+    generations = resume is not None and kind is not None and bool(kind.partition_orchestrator)
+    if generations:
+        # A run that continued as new: its partitions of every generation are instances.
         prefix = children.partition_prefix(instance_id, resume["runId"])
         try:
             partitions = await reader.window(prefix, None, None, (), show_input=False)
         except TooMany as many:
             partitions = many.partial
         events = timeline.with_partitions(
-            events, partitions, runs.started_time(status), names.PARTITION_ORCHESTRATOR
+            events, partitions, runs.started_time(status), kind.partition_orchestrator
         )
     if (row["filesFailed"] or 0) > len(failed) and row["status"] not in runs.ACTIVE:
         # The custom status lists the first 20; each partition's summary lists its own first
         # 20, which only the history with outputs holds (read once the run has ended).
-        if resume is None:
+        if not generations:
             full = await reader.status(instance_id, history=True, outputs=True)
             partition_events = (full or {}).get("historyEvents") or []
         else:

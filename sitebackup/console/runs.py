@@ -33,12 +33,21 @@ class Kind:
     orchestrator: str
     id_prefix: str  # every instance of this kind has an id starting with this
     folder_option: str  # the input field naming the folder on the server it works on
+    # The orchestrator of its partitions (``children.partition_id``), for a run that
+    # continued as new: its history then holds only the last generation's.
+    partition_orchestrator: str | None = None
 
 
 KINDS = (
-    Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-", "root"),
-    Kind("dryrun", names.BACKUP_ORCHESTRATOR, "dryrun-", "root"),
-    Kind("restore", names.RESTORE_ORCHESTRATOR, "restore-", "target"),
+    Kind("backup", names.BACKUP_ORCHESTRATOR, "backup-", "root", names.PARTITION_ORCHESTRATOR),
+    Kind("dryrun", names.BACKUP_ORCHESTRATOR, "dryrun-", "root", names.PARTITION_ORCHESTRATOR),
+    Kind(
+        "restore",
+        names.RESTORE_ORCHESTRATOR,
+        "restore-",
+        "target",
+        names.RESTORE_PARTITION_ORCHESTRATOR,
+    ),
     # A prune shares its destination's backup id, so the two never run at once.
     Kind("prune", names.PRUNE_ORCHESTRATOR, "backup-", "root"),
 )
@@ -85,14 +94,15 @@ def _count(progress: dict[str, Any], key: str) -> int | None:
 
 
 def resumed(status: dict[str, Any]) -> dict[str, Any] | None:
-    """The run state a backup carries from one generation to the next (``resume`` in the
-    input of a backup that continued as new), or None for a first generation."""
+    """The run state a backup or a restore carries from one generation to the next
+    (``resume`` in the input of a run that continued as new), or None for a first
+    generation. Its ``runId`` names the run's partitions (``children.partition_prefix``)."""
     resume = decoded_input(status).get("resume")
     return resume if isinstance(resume, dict) and isinstance(resume.get("runId"), str) else None
 
 
 def started_time(status: dict[str, Any]) -> str | None:
-    """When the run started: ``createdTime`` is the current generation's start, so a backup
+    """When the run started: ``createdTime`` is the current generation's start, so a run
     that continued as new carries its first start in ``resume.startedMs``."""
     resume = resumed(status)
     started_ms = resume.get("startedMs") if resume else None

@@ -122,7 +122,7 @@ def with_partitions(
     started: str | None,
     function: str,
 ) -> list[dict[str, Any]]:
-    """The history of a backup that continued as new, completed for the timeline.
+    """The history of a run (backup or restore) that continued as new, for the timeline.
 
     Its history is its last generation's, so the partitions of every generation come from
     their own statuses (``partitions``: the instances of the run, from an instance query),

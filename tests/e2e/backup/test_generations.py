@@ -69,20 +69,26 @@ def get(host: HostProcess, path: str) -> object:
     return answer.json()
 
 
-def test_a_backup_of_many_generations_reads_as_one_run(host, places, unique_name):
-    site = places["sites"] / unique_name
+@pytest.fixture(scope="module")
+def backed_up(host, places) -> dict:
+    """A 40-file tree backed up once, with a copy of the tree made before the backup."""
+    name = "generations"
+    site = places["sites"] / name
     rng = random.Random(7)
     for index in range(FILES):
         path = site / f"d{index % 3}" / f"f{index:03d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(rng.randbytes(100 + rng.randrange(900)))
-    oracle = shutil.copytree(site, places["oracles"] / unique_name)
-    expected = files_of(oracle)
-    body = {"path": str(site), "container": unique_name, "prefix": "www"}
-
+    oracle = shutil.copytree(site, places["oracles"] / name)
+    body = {"path": str(site), "container": name, "prefix": "www"}
     instance = start(host, "orchestrators/E2_BackupSiteContent", body)
     status = host.wait_for_status(instance, timeout=240)
+    return {"instance": instance, "status": status, "body": body, "expected": files_of(oracle)}
 
+
+def test_a_backup_of_many_generations_reads_as_one_run(host, places, backed_up):
+    instance, status = backed_up["instance"], backed_up["status"]
+    body, expected = backed_up["body"], backed_up["expected"]
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"] == sum(len(data) for data in expected.values())
     progress = status["customStatus"]
@@ -114,13 +120,6 @@ def test_a_backup_of_many_generations_reads_as_one_run(host, places, unique_name
     assert shown["run"]["created"] < first_created < status["createdTime"]
     assert shown["run"]["filesDone"] == FILES
 
-    # The snapshot restores the tree as it was before the backup.
-    target = places["restores"] / unique_name
-    restore = start(host, "orchestrators/E2_RestoreSnapshot", {**body, "target": str(target)})
-    restored = host.wait_for_status(restore, timeout=240)
-    assert restored["runtimeStatus"] == "Completed", restored
-    assert files_of(target) == expected
-
     # A second run skips every file, in one generation: nothing to copy.
     again = host.wait_for_status(
         start(host, "orchestrators/E2_BackupSiteContent", body), timeout=240
@@ -128,3 +127,53 @@ def test_a_backup_of_many_generations_reads_as_one_run(host, places, unique_name
     assert again["runtimeStatus"] == "Completed", again
     assert again["customStatus"]["filesSkipped"] == FILES
     assert again["output"] == status["output"]
+
+
+def test_a_restore_of_many_generations_reads_as_one_run(host, places, backed_up):
+    # The restore cuts as the backup does: one file per partition here, two per wave, so
+    # 40 partitions in three generations.
+    assert backed_up["status"]["runtimeStatus"] == "Completed", backed_up["status"]
+    target = places["restores"] / "generations"
+    body = {**backed_up["body"], "target": str(target)}
+    instance = start(host, "orchestrators/E2_RestoreSnapshot", body)
+    status = host.wait_for_status(instance, timeout=240)
+
+    assert status["runtimeStatus"] == "Completed", status
+    # The snapshot restores the tree as it was before the backup.
+    assert files_of(target) == backed_up["expected"]
+    assert status["output"] == sum(len(data) for data in backed_up["expected"].values())
+    progress = status["customStatus"]
+    assert progress["partitionsDone"] == progress["partitionsTotal"] == FILES
+    assert (progress["filesCopied"], progress["filesFailed"]) == (FILES, 0)
+
+    # Every partition of every generation exists, all under one run token; the last
+    # generation's input carries that token, so terminate and purge find them all.
+    partitions = get(host, f"instances?instanceIdPrefix={quote(instance + ':')}&top=1000")
+    runs = {item["instanceId"].split(":")[-2] for item in partitions}
+    assert len(partitions) == FILES and len(runs) == 1
+    assert {item["runtimeStatus"] for item in partitions} == {"Completed"}
+    carried = status["input"] if isinstance(status["input"], dict) else json.loads(status["input"])
+    assert runs == {carried["resume"]["runId"]}
+
+    # Each partition was handed the run and its index into the plan, not a slice of the tree.
+    inputs = [
+        item["input"] if isinstance(item["input"], dict) else json.loads(item["input"])
+        for item in partitions
+    ]
+    assert sorted(i["index"] for i in inputs) == list(range(FILES))
+    assert all(set(i) == {"job", "run", "index"} and i["run"] in runs for i in inputs)
+
+    # The parent's history is its last generation's: fewer completions than the run had.
+    detail = get(host, f"instances/{quote(instance)}?showHistory=true&showHistoryOutput=true")
+    events = detail["historyEvents"]
+    ended = [e for e in events if e["EventType"] == "SubOrchestrationInstanceCompleted"]
+    assert 0 < len(ended) < FILES / 2
+
+    # The console shows the restore whole: every partition on its timeline.
+    answer = http_request("GET", f"{host.url}/console-api/runs/{quote(instance, safe='')}")
+    assert answer.status == 200, answer.body
+    shown = answer.json()
+    bars = [bar for bar in shown["timeline"]["bars"] if bar["label"].startswith("partition")]
+    assert len(bars) == FILES and {bar["state"] for bar in bars} == {"completed"}
+    assert shown["run"]["created"] < min(item["createdTime"] for item in partitions)
+    assert shown["run"]["filesDone"] == FILES
