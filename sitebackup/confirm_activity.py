@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 WHO = "E2_ConfirmBackup"
 # Blobs per List Blobs page. Not the service's maximum (5,000): the SDK turns a page into
-# objects of about 13 KB per blob, so a page of 5,000 alone held about 65 MiB, the largest
-# part of this activity's peak (bench/confirm_memory.py: 142 MiB with 5,000, 77 MiB with
-# 1,000 at 20,000 files). A request per 1,000 files costs little beside the copies.
-BLOB_PAGE_SIZE = 1000
+# objects of about 13 KB per blob, so a page of 5,000 alone held about 65 MiB, most of this
+# activity's peak. Smaller pages cost requests, and in-memory Azurite slows per request:
+# at 100,000 files (bench/confirm_memory.py) 5,000 gave 142 MiB in 46-55 s, 2,000 94 MiB in
+# 64 s, 1,000 76 MiB in 67-80 s.
+BLOB_PAGE_SIZE = 2000
 
 
 def _count(value: Any, key: str) -> int:
