@@ -11,6 +11,10 @@ HTTP functions stay in the host's process: their replay and state are the task h
 A child that dies takes its running activities with it: they come back as retryable, so the
 host runs them again, as the real host re-delivers the work of a worker that crashed. A dead
 child gets no more work.
+
+A child is a plain ``python -m devhost.functions.processes FD`` on one end of a socket pair,
+not a ``multiprocessing`` process: spawning one of those also starts multiprocessing's
+resource tracker, a third interpreter (about 13 MiB) that a worker has no use for.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import multiprocessing
 import os
+import pickle
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from devhost.config import HostConfig
 from devhost.contracts import ActivityOutcome
@@ -87,7 +93,7 @@ def thread_count(default: int, environ: Mapping[str, str] | None = None) -> int:
 
 def _serve(root: Path, config: HostConfig, conn: Connection, threads: int, log_level: int) -> None:
     """A child worker: load the app, run the activities sent, send back their outcomes."""
-    # Imported here: the child starts from a fresh interpreter (spawn).
+    # Imported here: only the child needs them.
     from devhost import logs
     from devhost.functions.app import load_app
     from devhost.functions.threads import ActivityThreads
@@ -118,19 +124,30 @@ def _serve(root: Path, config: HostConfig, conn: Connection, threads: int, log_l
         conn.close()
 
 
+def _child_environ() -> dict[str, str]:
+    """The host's environment, with the folder ``devhost`` is in first on the module path, so
+    the child imports this same ``devhost`` wherever the host was started from."""
+    here = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": here + (os.pathsep + path if path else "")}
+
+
 class _Child:
     """One child worker process and the activities it is running."""
 
-    def __init__(self, context: Any, root: Path, config: HostConfig, threads: int, n: int) -> None:
-        self.conn, child_end = context.Pipe()
-        self.process = context.Process(
-            target=_serve,
-            args=(root, config, child_end, threads, logging.getLogger().getEffectiveLevel()),
-            name=f"devhost-worker-{n}",
-            daemon=True,
+    def __init__(self, root: Path, config: HostConfig, threads: int, n: int) -> None:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_child_environ(),
+            )
+            self.conn = Connection(os.dup(ours.fileno()))
+        self.conn.send(
+            (root, config, threads, logging.getLogger().getEffectiveLevel(), f"worker-{n}")
         )
-        self.process.start()
-        child_end.close()
         self.pending: dict[int, Done] = {}
         self.alive = True
         self._lock = threading.Lock()
@@ -182,10 +199,15 @@ class _Child:
             self.alive = False
             with contextlib.suppress(OSError, ValueError):
                 self.conn.send(None)  # the child finishes what it runs, then ends
-        self.process.join(STOP_TIMEOUT_S if wait else 0.5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(STOP_TIMEOUT_S if wait else 0.5)
+        except subprocess.TimeoutExpired:
             self.process.terminate()
-            self.process.join(STOP_TIMEOUT_S)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self._reader.join(STOP_TIMEOUT_S)
         self.conn.close()
 
@@ -194,8 +216,7 @@ class WorkerProcesses:
     """``count`` child worker processes for activities (started at once, in the background)."""
 
     def __init__(self, root: Path, config: HostConfig, count: int, threads: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._children = [_Child(context, root, config, threads, n + 2) for n in range(count)]
+        self._children = [_Child(root, config, threads, n + 2) for n in range(count)]
 
     @property
     def pids(self) -> list[int]:
@@ -212,3 +233,18 @@ class WorkerProcesses:
     def stop(self, wait: bool = True) -> None:
         for child in self._children:
             child.stop(wait)
+
+
+def _child_main(fd: int) -> None:
+    """The child's entry: read what to serve from the socket, then serve it."""
+    conn = Connection(fd)
+    try:
+        root, config, threads, log_level, name = conn.recv()
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return  # the host went away before it said what to run
+    threading.current_thread().name = name
+    _serve(root, config, conn, threads, log_level)
+
+
+if __name__ == "__main__":
+    _child_main(int(sys.argv[1]))

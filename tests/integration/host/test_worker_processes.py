@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import psutil
 import pytest
 
 from devhost.config import read_host_json
@@ -76,6 +77,7 @@ def _run_spread(tmp_path: Path, job: dict) -> tuple[list[dict], dict[str, int], 
 
     async def scenario() -> None:
         store = Store.open(tmp_path / "state", options.hub_name)
+        before = {child.pid for child in psutil.Process().children()}
         hub = TaskHub(store, app, options)
         try:
             await hub.start()
@@ -85,12 +87,15 @@ def _run_spread(tmp_path: Path, job: dict) -> tuple[list[dict], dict[str, int], 
             out["results"] = json.loads(done.output)
             out["metrics"] = dict(hub.metrics)
             out["children"] = app.worker_pids
+            # Every process the app started, seen by the OS: the workers and nothing else.
+            out["started"] = {c.pid for c in psutil.Process().children()} - before
         finally:
             await hub.stop()
             app.close(True)
             store.close()
 
     run(scenario())
+    assert out["started"] == set(out["children"]), out
     return out["results"], out["metrics"], out["children"]
 
 

@@ -30,7 +30,7 @@ def test_defaults_for_missing_fields():
         "www",
         "checksum",
     )
-    assert (job.partition_size, job.retry_max_attempts) == (500, 3)
+    assert (job.partition_size, job.retry_max_attempts) == (100, 3)
 
 
 def test_the_descriptor_is_small_and_has_no_orchestration_knobs():

@@ -339,7 +339,7 @@ def test_a_bare_string_input_backs_up_that_directory_with_defaults():
         "compare": "checksum",
         "rules": {"excludeDefaults": [], "exclude": [], "include": [], "ignoreFile": True},
         "dryRun": False,
-        "partitionSize": 500,
+        "partitionSize": 100,
     }
 
 

@@ -15,7 +15,7 @@ def test_defaults_when_nothing_is_set():
     loaded = settings.load({})
     assert loaded == settings.Settings()
     assert loaded.allowed_roots == ()
-    assert (loaded.container, loaded.partition_size, loaded.compare) == ("backups", 500, "checksum")
+    assert (loaded.container, loaded.partition_size, loaded.compare) == ("backups", 100, "checksum")
     assert (loaded.retry_first_interval_ms, loaded.retry_max_attempts) == (5000, 3)
 
 
