@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # azure-storage-blob uploads files up to this size in one PUT by default, bigger ones in blocks.
 SDK_SINGLE_PUT_LIMIT = 64 * MiB
 DEFAULT_WORKERS = 16
+SCALE_SECONDS_PER_FILE = 0.03  # a scale row's timeout per file (about 6 x what one takes)
 WARMUP_TREE = TreeSpec("warmup", 8, 4 * KiB)
 
 T = TypeVar("T")
@@ -134,10 +135,12 @@ def scale_rows(plan: Plan, workdir: Path, tree: Tree, warmup: Tree) -> list[Row]
     """Our backup alone (no ceiling, no peer), once: host peak memory, seconds per file and
     the parent orchestration's history size as the tree grows (issue 16)."""
     failures = _Failures()
+    # 100,000 files take minutes even when all goes well: the timeout grows with the tree.
+    timeout = max(plan.run_timeout, tree.files * SCALE_SECONDS_PER_FILE)
     runs = failures.attempt(
         OURS,
         f"our backup of {tree.spec.name}",
-        lambda: measured_backups(workdir, tree, warmup, False, plan.run_timeout, 0, history=True),
+        lambda: measured_backups(workdir, tree, warmup, False, timeout, 0, history=True),
     )
     if not runs:
         return [failures.row("S", tree, OURS)]

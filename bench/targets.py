@@ -28,6 +28,9 @@ SCALING_LIMIT = 1.25
 SCALE_RSS_MIB = 200.0  # host peak memory of the largest scale tree (100,000 files)
 SCALE_RSS_GROWTH = 1.3  # ... over the 5,000-file tree's
 SCALE_PER_FILE = 1.1  # seconds per file of the largest over the smallest
+# The parent's history "independent of the file count": the largest tree's within this of the
+# smallest's (the history holds timestamps and ids whose length varies a little).
+SCALE_HISTORY_GROWTH = 1.25
 ENGINE_RATE = 2000.0
 PARTITIONED_RSS_MIB = 500.0
 PEER_SPEEDUP = 1.0  # ours strictly faster than every peer measured
@@ -314,6 +317,9 @@ def scale_targets(rows: Sequence[Row]) -> list[TargetResult]:
     growth = None
     if large.peak_rss_mib and middle.peak_rss_mib and large is not middle:
         growth = large.peak_rss_mib / middle.peak_rss_mib
+    history = None
+    if large.history_bytes and small.history_bytes and large is not small:
+        history = large.history_bytes / small.history_bytes
     return [
         _target(
             "S.memory",
@@ -343,5 +349,15 @@ def scale_targets(rows: Sequence[Row]) -> list[TargetResult]:
             "<=",
             SCALE_PER_FILE,
             "x per file",
+        ),
+        _target(
+            "S.history",
+            f"scale: the parent's history at {large.items:,} files within "
+            f"{SCALE_HISTORY_GROWTH}x of {small.items:,} files",
+            large,
+            history,
+            "<=",
+            SCALE_HISTORY_GROWTH,
+            "x",
         ),
     ]

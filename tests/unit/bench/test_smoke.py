@@ -86,7 +86,7 @@ def test_quick_run_measures_every_scenario_and_judges_every_target(tmp_path: Pat
     assert partitioned["instances"] == 5  # the parent and 4 sub-orchestrations
     assert "400 activity runs" in partitioned["note"]
     verdicts = {t["key"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 19  # 12 of the backup and the engine, 3 of scale, 4 of the restore
+    assert len(verdicts) == 20  # 12 of the backup and the engine, 4 of scale, 4 of the restore
     assert rows["C.restore"]["ratio"] > 0
     peer_targets = {"A.peers", "B.peers", "C.peers"}
     assert {verdicts[k] for k in peer_targets} == {"not measured"}  # no peer was asked for

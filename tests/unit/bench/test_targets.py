@@ -144,3 +144,26 @@ def test_cpu_per_file_on_tree_a_counts_host_client_and_azurite() -> None:
     assert target.met is True
     ours.cpu_host_s = 5.1
     assert by_key([ceiling, ours])["A.cpu"].met is False
+
+
+def test_scale_targets_memory_growth_per_file_and_history() -> None:
+    def scale(**changes: object) -> dict[str, object]:
+        sizes = {
+            1000: dict(seconds=4.0, peak_rss_mib=150.0, history_bytes=7000),
+            5000: dict(seconds=20.0, peak_rss_mib=160.0, history_bytes=7100),
+            100_000: dict(seconds=440.0, peak_rss_mib=200.0, history_bytes=8750),
+        }
+        sizes[100_000] |= changes
+        rows = [row("S", OURS, n, values.pop("seconds"), **values) for n, values in sizes.items()]
+        return by_key(rows)
+
+    # 200 MiB, 1.25 x the 5,000-file tree's memory, 1.1 x per file, 1.25 x the history.
+    at_limits = scale()
+    for key in ("S.memory", "S.memory_growth", "S.per_file", "S.history"):
+        assert at_limits[key].met is True, at_limits[key]
+        assert at_limits[key].row_key == "S100000.ours"
+    assert scale(peak_rss_mib=200.5)["S.memory"].met is False
+    assert scale(peak_rss_mib=150.0 * 1.3 + 0.1)["S.memory_growth"].met is True  # vs 5,000
+    assert scale(peak_rss_mib=160.0 * 1.3 + 0.1)["S.memory_growth"].met is False
+    assert scale(seconds=440.5)["S.per_file"].met is False
+    assert scale(history_bytes=8751)["S.history"].met is False
