@@ -51,13 +51,13 @@ CONTAINER = "confirm-memory"
 META = "confirm-memory-meta"
 MTIME_NS = 1_700_000_000_000_000_000
 CONTENT = b"x" * 1024
-STORED_PAGE = 500  # the default partition size
+STORED_PAGE = 100  # the default partition size
 
 CHILD = """
 import json, sys
-from sitebackup import confirm_activity
+from sitebackup import confirm_activity, storage
 if len(sys.argv) > 2:
-    confirm_activity.BLOB_PAGE_SIZE = int(sys.argv[2])
+    storage.LIST_PAGE_SIZE = int(sys.argv[2])
 print(json.dumps(confirm_activity.confirm_backup(json.loads(sys.argv[1]))))
 """
 

@@ -29,9 +29,6 @@ from sitebackup.upload import FAILED, CopyResult, copy_file, file_md5
 
 log = logging.getLogger(__name__)
 
-# Blobs per List Blobs page: the service's maximum, so 100,000 files cost 20 requests.
-BLOB_PAGE_SIZE = 5000
-
 
 def _checked_root(job: Job, env: Mapping[str, str]) -> tuple[RootDir | None, str | None]:
     """An open handle on the root, or None and why it may not be read.
@@ -216,7 +213,7 @@ def _blob_cursor(container: ContainerClient, job: Job) -> rerun.BlobCursor:
     blobs = container.list_blobs(
         name_starts_with=rerun.name_prefix(job.prefix) or None,
         include=["metadata"],
-        results_per_page=BLOB_PAGE_SIZE,
+        results_per_page=storage.LIST_PAGE_SIZE,
     )
 
     def pages():

@@ -29,12 +29,6 @@ from sitebackup.snapshot_store import SnapshotStore
 log = logging.getLogger(__name__)
 
 WHO = "E2_ConfirmBackup"
-# Blobs per List Blobs page. Not the service's maximum (5,000): the SDK turns a page into
-# objects of about 13 KB per blob, so a page of 5,000 alone held about 65 MiB, most of this
-# activity's peak. Smaller pages cost requests, and in-memory Azurite slows per request:
-# at 100,000 files (bench/confirm_memory.py) 5,000 gave 142 MiB in 46-55 s, 2,000 94 MiB in
-# 64 s, 1,000 76 MiB in 67-80 s.
-BLOB_PAGE_SIZE = 2000
 
 
 def _count(value: Any, key: str) -> int:
@@ -113,7 +107,7 @@ def confirm_backup(value: Any, env: Mapping[str, str] | None = None) -> dict[str
     blobs = container.list_blobs(
         name_starts_with=rerun.name_prefix(job.prefix) or None,
         include=["metadata"],
-        results_per_page=BLOB_PAGE_SIZE,
+        results_per_page=storage.LIST_PAGE_SIZE,
     )
     try:
         result = _confirm(store, job, run_id, value, container, blobs)

@@ -28,8 +28,7 @@ from sitebackup.snapshot_store import SnapshotStore, meta_container
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LIST_PAGE = 5000
-PAGES_PER_CALL = 4
+PAGES_PER_CALL = 10  # listing pages one sweep call reads (20,000 blobs)
 SAMPLE = 50
 DELETE_THREADS = 8
 
@@ -230,7 +229,7 @@ def sweep_content(value: Any, env: Mapping[str, str] | None = None) -> dict[str,
     head = f"{job.prefix}/" if job.prefix else None
     try:
         pages = backup.list_blobs(
-            name_starts_with=head, include=["snapshots"], results_per_page=LIST_PAGE
+            name_starts_with=head, include=["snapshots"], results_per_page=storage.LIST_PAGE_SIZE
         ).by_page(continuation_token=marker)
         doomed: list[sweep.Item] = []
         taken, next_marker = _pages_of_one_call(pages, _item)
@@ -268,9 +267,9 @@ def sweep_runs(value: Any, env: Mapping[str, str] | None = None) -> dict[str, An
     folder = layout.destination_folder(job.container, job.prefix) + "runs/"
     doomed: list[tuple[str, int]] = []
     try:
-        pages = store.meta.list_blobs(name_starts_with=folder, results_per_page=LIST_PAGE).by_page(
-            continuation_token=value.get("marker")
-        )
+        pages = store.meta.list_blobs(
+            name_starts_with=folder, results_per_page=storage.LIST_PAGE_SIZE
+        ).by_page(continuation_token=value.get("marker"))
         taken, next_marker = _pages_of_one_call(pages, _page_blob)
         for page in taken:
             for name, size, modified in page:

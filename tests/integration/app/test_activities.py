@@ -62,7 +62,7 @@ def test_a_rerun_uploads_nothing(site, env, container):
 
 def test_the_blob_listing_is_read_page_by_page(site, env, container, monkeypatch):
     run_backup(job_for(site, env), env)
-    monkeypatch.setattr(activities, "BLOB_PAGE_SIZE", 3)
+    monkeypatch.setattr(storage, "LIST_PAGE_SIZE", 3)
 
     listing = blobs.list_files(job_for(site, env), env)
 
