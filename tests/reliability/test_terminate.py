@@ -34,6 +34,9 @@ def host_env(storage_connection_string: str, allowed_root: Path) -> dict[str, st
         "AzureWebJobsStorage": storage_connection_string,
         "BACKUP_ALLOWED_ROOTS": str(allowed_root),
         "BACKUP_PARTITION_CONCURRENCY": str(PARTITION_CONCURRENCY),
+        # Partitions of 250 files: the ones running when the client terminates are still
+        # copying by the time it reaches them (with the default 100 they can finish first).
+        "BACKUP_PARTITION_SIZE": "500",
     }
 
 

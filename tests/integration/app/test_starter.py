@@ -89,7 +89,7 @@ def test_a_good_request_starts_the_backup_and_answers_202_with_status_urls(site)
         "container": "backups",
         "prefix": "nightly",
         "compare": "checksum",
-        "partitionSize": 500,
+        "partitionSize": 100,
         "partitionConcurrency": 4,
         "retry": {"firstIntervalMs": 5000, "maxAttempts": 3},
         "rules": {"excludeDefaults": [], "exclude": [], "include": [], "ignoreFile": True},
