@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import azure.durable_functions as df
@@ -30,6 +30,7 @@ from azure.durable_functions.models.Task import TaskBase, TaskState
 
 from sitebackup import children, function_names, layout, manifest, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
+from sitebackup.generations import Progress, generation_size
 from sitebackup.job import Job
 from sitebackup.summary import (
     CONFIRMING,
@@ -253,68 +254,23 @@ def _halting(step: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
         raise _halted(str(exc)) from None
 
 
-# Partitions one generation of the backup runs before it continues as new. The parent's
-# history holds about 200 bytes per partition and every episode replays all of it, so
-# without generations a million-file backup (2,000 partitions) would carry 400 KB of history
-# and replay it 2,000 times. With them the history stays the size a 16-partition backup has,
-# whatever the tree, at the cost of one extra episode per generation.
-GENERATION_PARTITIONS = 16
-
-
-def generation_size(concurrency: int) -> int:
-    """Partitions per generation: whole waves, about ``GENERATION_PARTITIONS`` of them."""
-    return max(1, GENERATION_PARTITIONS // concurrency) * concurrency
-
-
 @dataclasses.dataclass
-class _Run:
-    """What a run carries from one generation to the next (the ``resume`` of the input)."""
+class _Run(Progress):
+    """A backup's ``resume``: the common progress and the run's validated listing (counts,
+    page counts, bounded reports)."""
 
-    run_id: str
-    started_ms: int
-    listing: dict[str, Any]  # the validated listing: counts, page counts, bounded reports
-    totals: Totals
-    done: int  # partitions finished
-    next: int  # the first partition of this generation
+    listing: dict[str, Any]
 
     def to_input(self) -> dict[str, Any]:
-        return {
-            "runId": self.run_id,
-            "startedMs": self.started_ms,
-            "listing": self.listing,
-            "totals": self.totals.to_dict(),
-            "done": self.done,
-            "next": self.next,
-        }
+        return {**self.progress_input(), "listing": self.listing}
 
     @classmethod
     def from_input(cls, value: Any, who: str) -> _Run:
-        if not isinstance(value, dict):
-            raise JobError(f"{who}: 'resume' must be an object")
-        run_id = value.get("runId")
-        if not layout.is_run_id(run_id):
-            raise JobError(f"{who}: 'resume.runId' is not a run id: {echo(run_id)}")
-        numbers = {}
-        for key in ("startedMs", "done", "next"):
-            item = value.get(key)
-            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-                raise JobError(f"{who}: 'resume.{key}' must be a non-negative integer")
-            numbers[key] = item
-        try:
-            totals = Totals.from_dict(value.get("totals"))
-        except ValueError as exc:
-            raise JobError(f"{who}: 'resume.totals' is not valid: {exc}") from None
+        common, _ = Progress.read(value, who)
         listing = _listed(value.get("listing"))
-        if "partitions" not in listing or numbers["next"] > listing["partitions"]:
+        if "partitions" not in listing or common["next"] > listing["partitions"]:
             raise JobError(f"{who}: 'resume.listing' is not the listing of a run in pages")
-        return cls(
-            run_id,
-            numbers["startedMs"],
-            listing,
-            totals,
-            numbers["done"],
-            numbers["next"],
-        )
+        return cls(**common, listing=listing)
 
 
 def _scope(job: Job, listing: dict[str, Any], run_id: str, parts: int) -> Scope:
@@ -422,7 +378,7 @@ def _list(
     totals = Totals()
     totals.add_unchanged(listing.get("unchangedCount", 0), listing.get("unchangedBytes", 0))
     if "partitions" in listing:
-        return _Run(run_id, _ms(started), listing, totals, done=0, next=0)
+        return _Run(run_id, _ms(started), totals, done=0, next=0, listing=listing)
     if "report" in listing:
         # A dry run: the listing built the bounded report while it walked.
         report = listing.get("report")
@@ -474,22 +430,57 @@ def _copy_waves(
     child_input: dict[str, Any],
     inline: list[list[dict[str, Any]]] | None = None,
 ) -> Generator[Any, Any, int]:
-    """Run the partitions ``indexes`` in waves, adding their summaries to ``totals``;
-    returns the number of partitions done. Raises the backup's halt when one failed."""
+    """Run the backup's partitions ``indexes`` in waves; returns the number of partitions
+    done. Raises the backup's halt when one failed."""
+    done, halted = yield from partition_waves(
+        context,
+        function_names.PARTITION_ORCHESTRATOR,
+        indexes,
+        job.partition_concurrency,
+        run_id,
+        lambda index: (
+            {**child_input, "index": index}
+            if inline is None
+            else {**child_input, "index": index, "files": inline[index]}
+        ),
+        lambda finished: custom_status(COPYING, scope, totals, finished),
+        totals,
+        done,
+    )
+    if halted is not None:
+        raise _halted(halted)
+    return done
+
+
+def partition_waves(
+    context: df.DurableOrchestrationContext,
+    orchestrator: str,
+    indexes: range,
+    concurrency: int,
+    run_id: str,
+    child_input: Callable[[int], Any],
+    progress: Callable[[int], dict[str, Any]],
+    totals: Totals,
+    done: int,
+) -> Generator[Any, Any, tuple[int, str | None]]:
+    """Run the partitions ``indexes`` of a backup or a restore in waves of ``concurrency``,
+    adding their summaries to ``totals`` and publishing ``progress(done)`` as each ends.
+
+    Returns the partitions done and, when one failed, why: then no wave starts after the one
+    it failed in, which has settled, so every partition's outcome is in and no copy is left
+    running that the counts would miss.
+    """
     halted: str | None = None
-    for wave in plan.chunks(indexes, job.partition_concurrency):
-        running = [
+    for wave in plan.chunks(indexes, concurrency):
+        pending = [
             context.call_sub_orchestrator(
-                function_names.PARTITION_ORCHESTRATOR,
-                {**child_input, "index": index}
-                if inline is None
-                else {**child_input, "index": index, "files": inline[index]},
-                # Derived from ours, so terminating or purging this backup can find it.
+                orchestrator,
+                child_input(index),
+                # Derived from ours, so terminating or purging the run can find it.
                 instance_id=children.partition_id(context.instance_id, run_id, index),
             )
             for index in wave
         ]
-        pending = running
         while pending:
             # task_any returns as each partition ends, so progress moves per partition.
             yield context.task_any(pending)
@@ -501,12 +492,10 @@ def _copy_waves(
                 elif halted is None:
                     halted = problem
             pending = [task for task in pending if not task.is_completed]
-            context.set_custom_status(custom_status(COPYING, scope, totals, done))
+            context.set_custom_status(progress(done))
         if halted is not None:
-            # The wave has settled, so every partition's outcome is in: no copy is left
-            # running that the counts above would miss.
-            raise _halted(halted)
-    return done
+            return done, halted
+    return done, None
 
 
 def _finish(

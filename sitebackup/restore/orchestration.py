@@ -29,14 +29,18 @@ from typing import Any
 import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
-from sitebackup import children, function_names, layout, plan
+from sitebackup import children, function_names, plan
 from sitebackup.errors import BackupError, BackupHalted, JobError, echo
-from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, generation_size, settle_all
+from sitebackup.generations import Progress, generation_size, is_count
+from sitebackup.orchestration import COPY_WINDOW, MAX_HALT_TEXT, partition_waves, settle_all
 from sitebackup.restore.download import RESTORED
 from sitebackup.restore.job import RestoreJob
 from sitebackup.summary import DONE, LISTING, Scope, Totals, custom_status, task_error
 
 log = logging.getLogger(__name__)
+
+# What the prepare activity counts, and a restore's resume carries.
+PREPARED = ("partitions", "filesTotal", "bytesTotal")
 
 RESTORING = "restoring"
 
@@ -115,57 +119,35 @@ def partition(context: df.DurableOrchestrationContext) -> Generator[Any, Any, di
     return totals.to_dict()
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 @dataclasses.dataclass
-class _Run:
-    """What a restore carries from one generation to the next (the ``resume`` of the input).
+class _Run(Progress):
+    """A restore's ``resume``: the common progress and the prepared counts.
 
     ``run_id`` is the run token: it names the partitions' instances and the plan page, so it
     stays the same in every generation.
     """
 
-    run_id: str
-    started_ms: int
     partitions: int
     files_total: int
     bytes_total: int
-    totals: Totals
-    done: int  # partitions finished
-    next: int  # the first partition of this generation
 
     def to_input(self) -> dict[str, Any]:
         return {
-            "runId": self.run_id,
-            "startedMs": self.started_ms,
+            **self.progress_input(),
             "partitions": self.partitions,
             "filesTotal": self.files_total,
             "bytesTotal": self.bytes_total,
-            "totals": self.totals.to_dict(),
-            "done": self.done,
-            "next": self.next,
         }
 
     @classmethod
     def from_input(cls, value: Any, who: str) -> _Run:
-        if not isinstance(value, dict):
-            raise JobError(f"{who}: 'resume' must be an object")
-        run_id = value.get("runId")
-        if not layout.is_run_id(run_id):
-            raise JobError(f"{who}: 'resume.runId' is not a run id: {echo(run_id)}")
-        keys = ("startedMs", "partitions", "filesTotal", "bytesTotal", "done", "next")
-        for key in keys:
-            if not _count(value.get(key)):
-                raise JobError(f"{who}: 'resume.{key}' must be a non-negative integer")
-        if value["next"] > value["partitions"]:
-            raise JobError(f"{who}: 'resume.next' is past the last partition")
-        try:
-            totals = Totals.from_dict(value.get("totals"))
-        except ValueError as exc:
-            raise JobError(f"{who}: 'resume.totals' is not valid: {exc}") from None
-        return cls(run_id, *(value[key] for key in keys[:4]), totals, value["done"], value["next"])
+        common, counts = Progress.read(value, who, PREPARED, bound="partitions")
+        return cls(
+            **common,
+            partitions=counts["partitions"],
+            files_total=counts["filesTotal"],
+            bytes_total=counts["bytesTotal"],
+        )
 
 
 def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
@@ -195,35 +177,22 @@ def restore(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]
     context.set_custom_status(custom_status(RESTORING, scope, totals, run.done))
     end = min(run.partitions, run.next + generation_size(job.partition_concurrency))
     child = job.to_input()
-    halted: str | None = None
-    for wave in plan.chunks(range(run.next, end), job.partition_concurrency):
-        pending = [
-            context.call_sub_orchestrator(
-                function_names.RESTORE_PARTITION_ORCHESTRATOR,
-                {"job": child, "run": run.run_id, "index": index},
-                # Derived from ours, so terminating or purging this restore can find it.
-                instance_id=children.partition_id(context.instance_id, run.run_id, index),
-            )
-            for index in wave
-        ]
-        while pending:
-            yield context.task_any(pending)
-            for task in [task for task in pending if task.is_completed]:
-                if task.state is not TaskState.SUCCEEDED:
-                    halted = halted or task_error(task.result, MAX_HALT_TEXT)
-                    continue
-                try:
-                    totals.merge(Totals.from_dict(task.result))
-                    run.done += 1
-                except ValueError as exc:
-                    halted = halted or f"a partition returned a bad summary: {exc}"
-            pending = [task for task in pending if not task.is_completed]
-            context.set_custom_status(custom_status(RESTORING, scope, totals, run.done))
-        if halted is not None:
-            raise BackupHalted(
-                f"the restore stopped: {halted}. Run it again once the trouble is over: files "
-                "already restored are skipped"
-            )
+    run.done, halted = yield from partition_waves(
+        context,
+        function_names.RESTORE_PARTITION_ORCHESTRATOR,
+        range(run.next, end),
+        job.partition_concurrency,
+        run.run_id,
+        lambda index: {"job": child, "run": run.run_id, "index": index},
+        lambda finished: custom_status(RESTORING, scope, totals, finished),
+        totals,
+        run.done,
+    )
+    if halted is not None:
+        raise BackupHalted(
+            f"the restore stopped: {halted}. Run it again once the trouble is over: files "
+            "already restored are skipped"
+        )
     if end < run.partitions:
         run.next = end
         context.continue_as_new({**job.to_input(), "resume": run.to_input()})
@@ -254,19 +223,19 @@ def _prepare(
     if not isinstance(prepared, dict) or prepared.get("error"):
         reason = prepared.get("error") if isinstance(prepared, dict) else echo(prepared)
         raise BackupError(f"cannot restore: {reason}")
-    counts = {key: prepared.get(key, 0) for key in ("partitions", "filesTotal", "bytesTotal")}
+    counts = {key: prepared.get(key, 0) for key in PREPARED}
     for key, item in counts.items():
-        if not _count(item):
+        if not is_count(item):
             raise BackupError(
                 f"{function_names.PREPARE_RESTORE_ACTIVITY} returned a bad {key!r}: {echo(item)}"
             )
     return _Run(
         run_id,
         started_ms,
-        counts["partitions"],
-        counts["filesTotal"],
-        counts["bytesTotal"],
         Totals(),
         done=0,
         next=0,
+        partitions=counts["partitions"],
+        files_total=counts["filesTotal"],
+        bytes_total=counts["bytesTotal"],
     )
