@@ -8,7 +8,6 @@ that restores the tree as it was, and a history that does not grow with the part
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from collections.abc import Iterator
@@ -17,50 +16,27 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.host_process import HostProcess, http_request, running_host
+from tests.e2e.restore.support import contents, make_places, restore_host, snapshot_of, start
+from tests.support.host_process import HostProcess, http_request
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 FILES = 40  # one file per partition, two partitions per wave: three generations
 
 
 @pytest.fixture(scope="module")
 def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("generations")
-    found = {name: base / name for name in ("sites", "restores", "oracles")}
-    for path in found.values():
-        path.mkdir()
-    return found
+    return make_places(tmp_path_factory.mktemp("generations"), ("sites", "restores", "oracles"))
 
 
 @pytest.fixture(scope="module")
 def host(azurite, places, tmp_path_factory) -> Iterator[HostProcess]:
-    env = {
-        "AzureWebJobsStorage": azurite.connection_string,
-        "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
-        "BACKUP_ALLOWED_ROOTS": str(places["sites"]),
-        "BACKUP_RESTORE_ROOTS": str(places["restores"]),
-        "BACKUP_PARTITION_SIZE": "1",
-        "BACKUP_PARTITION_CONCURRENCY": "2",
-    }
-    with running_host(PROJECT_DIR, tmp_path_factory.mktemp("host-state"), env=env) as running:
+    state = tmp_path_factory.mktemp("host-state")
+    settings = {"BACKUP_PARTITION_SIZE": "1", "BACKUP_PARTITION_CONCURRENCY": "2"}
+    with restore_host(azurite, places, state, **settings) as running:
         yield running
 
 
 def files_of(root: Path) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(root):
-        for name in names:
-            path = Path(folder, name)
-            found[path.relative_to(root).as_posix()] = path.read_bytes()
-    return found
-
-
-def start(host: HostProcess, route: str, body: dict) -> str:
-    answer = http_request(
-        "POST", f"{host.url}/{route}", json.dumps(body), {"Content-Type": "application/json"}
-    )
-    assert answer.status == 202, (answer.status, answer.body)
-    return answer.json()["id"]
+    return contents(snapshot_of(root))
 
 
 def get(host: HostProcess, path: str) -> object:

@@ -33,9 +33,11 @@ def make_places(base: Path, names: Iterable[str]) -> dict[str, Path]:
 
 
 @contextmanager
-def restore_host(azurite, places: dict[str, Path], state: Path) -> Iterator[HostProcess]:
+def restore_host(
+    azurite, places: dict[str, Path], state: Path, **settings: str
+) -> Iterator[HostProcess]:
     """The local host serving the app, backing up from ``places["sites"]`` and restoring
-    into ``places["restores"]``."""
+    into ``places["restores"]``; ``settings`` add or replace app settings."""
     env = {
         "AzureWebJobsStorage": azurite.connection_string,
         "BACKUP_STORAGE_CONNECTION": azurite.connection_string,
@@ -44,6 +46,7 @@ def restore_host(azurite, places: dict[str, Path], state: Path) -> Iterator[Host
         "BACKUP_RETRY_FIRST_INTERVAL_MS": "200",
         # Small partitions: progress moves in small steps, so a kill can land mid-restore.
         "BACKUP_PARTITION_SIZE": "20",
+        **settings,
     }
     with running_host(PROJECT_DIR, state, env=env) as running:
         yield running
