@@ -9,7 +9,7 @@ psutil. ``--code DIR`` runs the activity from another checkout's ``sitebackup`` 
 with an earlier version)::
 
     .venv/bin/python -m bench.confirm_memory 20000 100000
-    .venv/bin/python -m bench.confirm_memory --code /tmp/before 20000 100000
+    .venv/bin/python -m bench.confirm_memory --code ../earlier-checkout 20000 100000
     .venv/bin/python -m bench.confirm_memory --page-size 1000 20000
 
 Measured on the 2-core machine (in-memory Azurite, other work running; the 20,000-file run
